@@ -1,0 +1,1 @@
+"""Nidan: an OpenID Connect identity provider that never issues a token without a second factor."""

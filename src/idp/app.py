@@ -1,0 +1,111 @@
+"""The composition root: services built from settings, and the Starlette application.
+
+Every request handler follows one model: read the request on the event loop (the body is
+async), then run the work (store, hashing, authlib) in the thread pool, so nothing that
+waits on the network or burns CPU blocks the loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from idp.accounts import Accounts
+from idp.accounts.passwords import Passwords
+from idp.observability import Audit
+from idp.settings import Settings, load_settings
+from idp.store import Store, StoreError, open_store
+from idp.web.headers import SecurityHeadersMiddleware
+
+__all__ = ["Services", "build_services", "create_app", "create_app_from_environment"]
+
+
+@dataclass
+class Services:
+    """Everything a request or a command may use, built once from settings."""
+
+    settings: Settings
+    store: Store
+    audit: Audit
+    accounts: Accounts
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_services(settings: Settings, store: Store | None = None) -> Services:
+    store = store or open_store(settings.store)
+    audit = Audit()
+    return Services(
+        settings=settings,
+        store=store,
+        audit=audit,
+        accounts=Accounts(store, Passwords(settings.passwords), audit),
+    )
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up. Says nothing about dependencies (that is /readyz)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready to serve: the store answers. 503 otherwise, so a load balancer stops routing."""
+    services: Services = request.app.state.services
+    try:
+        await run_in_threadpool(services.store.ping)
+    except StoreError:
+        return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ready", "store": "ok"})
+
+
+async def home(request: Request) -> Response:
+    services: Services = request.app.state.services
+    name = services.settings.ui.service_name
+    return HTMLResponse(
+        f"<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{name}</title>"
+        f"<h1>{name}</h1><p>OpenID Connect provider. Status: "
+        "<a href=\"/healthz\">/healthz</a>, <a href=\"/readyz\">/readyz</a>.</p></html>"
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """The application. ``services`` may be given (tests share one store with the app)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or build_services(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.server.secure)
+    if services is not None:
+        app.state.services = services
+    return app
+
+
+def create_app_from_environment() -> Starlette:
+    """uvicorn's factory for worker processes: the CLI passes the config path in IDP_CONFIG."""
+    path = os.environ.get("IDP_CONFIG")
+    return create_app(load_settings(Path(path) if path else None))

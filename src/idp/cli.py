@@ -1,0 +1,321 @@
+"""The ``idp`` command: serve, check-config, users, keys.
+
+Every failure an operator can cause (bad config, unreachable store, bad input) ends with one
+line ``idp: error: ...`` on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from pydantic import SecretStr
+
+from idp.accounts import AccountError, PasswordPolicyError, User
+from idp.accounts.importing import ImportError_, import_users
+from idp.app import Services, build_services
+from idp.settings import Settings, SettingsError, load_settings
+from idp.store import StoreError
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    click.echo(f"idp: error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns the errors an operator can cause into one clear line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            for line in str(exc).splitlines():
+                click.echo(f"idp: error: {line}", err=True)
+            sys.exit(EXIT_USAGE)
+        except (StoreError, AccountError, PasswordPolicyError) as exc:
+            fail(str(exc))
+        except ImportError_ as exc:
+            for problem in exc.problems:
+                click.echo(f"idp: error: {problem}", err=True)
+            fail(f"nothing imported: {len(exc.problems)} problem(s)")
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
+            fail(f"unexpected {type(exc).__name__}; this is a bug, please report it", 70)
+
+
+class _State:
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+
+    def settings(self, **overrides: Any) -> Settings:
+        if overrides:
+            return load_settings(self.config, **overrides)
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    @contextmanager
+    def services(self) -> Iterator[Services]:
+        services = build_services(self.settings())
+        try:
+            yield services
+        finally:
+            services.close()
+
+
+pass_state = click.make_pass_decorator(_State)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML config file [default: $IDP_CONFIG, else config/idp.toml].",
+)
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """Nidan: an OpenID Connect provider that never issues a token without a second factor."""
+    if config is None and os.environ.get("IDP_CONFIG"):
+        config = Path(os.environ["IDP_CONFIG"])
+    ctx.obj = _State(config)
+
+
+def _with_config_option(command: F) -> F:
+    """Also accept ``--config`` after the subcommand (``idp check-config --config x``)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+        if value is not None:
+            ctx.find_object(_State).config = value  # type: ignore[union-attr]
+
+    return click.option(
+        "--config", type=click.Path(path_type=Path, dir_okay=False), expose_value=False,
+        callback=remember, is_eager=True, help="TOML config file.",
+    )(command)
+
+
+# -- check-config -------------------------------------------------------------------------
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "********"
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def _mask_plugin_secrets(data: dict[str, Any]) -> dict[str, Any]:
+    # Plugin and transport sections are plain dicts until their plugin validates them: mask
+    # anything whose name says it is secret.
+    secret_words = ("secret", "token", "password", "key")
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            result[key] = _mask_plugin_secrets(value)
+        elif any(word in key.lower() for word in secret_words):
+            result[key] = "********"
+        else:
+            result[key] = value
+    return result
+
+
+@main.command("check-config")
+@_with_config_option
+@pass_state
+def check_config(state: _State) -> None:
+    """Validate the configuration and print the effective settings, secrets masked."""
+    settings = state.settings()
+    data = _masked(settings.model_dump(by_alias=True))
+    data["methods"] = _mask_plugin_secrets(data["methods"])
+    data["delivery"] = _mask_plugin_secrets(data["delivery"])
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
+    click.echo("configuration is valid", err=True)
+
+
+# -- serve --------------------------------------------------------------------------------
+
+
+@main.command()
+@_with_config_option
+@click.option("--host", help="Address to listen on [default: server.host].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port [default: server.port].")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes.")
+@click.option("--dev", is_flag=True, help="Development mode: SQLite under var/, demo data.")
+@pass_state
+def serve(
+    state: _State, host: str | None, port: int | None, workers: int | None, dev: bool
+) -> None:
+    """Run the identity provider (uvicorn)."""
+    import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    from idp.devmode import prepare_dev  # noqa: PLC0415
+
+    if dev:
+        os.environ["IDP_SERVER__DEV"] = "true"
+    settings = state.settings()
+    if settings.server.dev:
+        prepare_dev(settings, state.config)
+        settings = state.settings(**{"server": {"dev": True}})
+    host = host or settings.server.host
+    port = port or settings.server.port
+    workers = workers or settings.server.workers
+    # Worker processes build the app from the same config: hand it over by path.
+    if state.config is not None:
+        os.environ["IDP_CONFIG"] = str(state.config)
+    click.echo(f"Nidan listening on http://{host}:{port} (issuer {settings.server.issuer})",
+               err=True)
+    uvicorn.run(
+        "idp.app:create_app_from_environment", factory=True, host=host, port=port,
+        workers=workers, log_level=settings.logging.level.lower(), server_header=False,
+        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+    )
+
+
+# -- users --------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Manage user accounts."""
+
+
+def _read_password(from_stdin: bool, confirm: bool = True) -> str | None:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line.strip():
+            fail("--password-stdin: no password on standard input")
+        return line.rstrip("\r\n")
+    if sys.stdin.isatty():
+        value: str = click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+        return value
+    return None
+
+
+def _show_user(services: Services, user: User, as_json: bool) -> None:
+    data = user.public()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, sort_keys=True))
+        return
+    for key in ("id", "email", "display_name", "locale", "status", "security_epoch",
+                "has_password"):
+        click.echo(f"{key:15} {data[key]}")
+
+
+@users.command("add")
+@_with_config_option
+@click.argument("email")
+@click.option("--name", default="", help="Display name.")
+@click.option("--locale", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_state
+def users_add(state: _State, email: str, name: str, locale: str, password_stdin: bool) -> None:
+    """Create a user. Prompts for the password when interactive."""
+    password = _read_password(password_stdin)
+    with state.services() as services:
+        user = services.accounts.create(
+            email, display_name=name, locale=locale, password=password, actor="cli"
+        )
+    note = "" if password else " (no password set: use 'idp users set-password')"
+    click.echo(f"created {user.email} ({user.id}){note}")
+
+
+@users.command("list")
+@_with_config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_state
+def users_list(state: _State, as_json: bool) -> None:
+    """List users."""
+    with state.services() as services:
+        for user in sorted(services.accounts.all(), key=lambda u: u.email.casefold()):
+            if as_json:
+                click.echo(json.dumps(user.public(), ensure_ascii=False, sort_keys=True))
+            else:
+                click.echo(f"{user.email}\t{user.status}\t{user.display_name}")
+
+
+@users.command("show")
+@_with_config_option
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_state
+def users_show(state: _State, email: str, as_json: bool) -> None:
+    """Show one user (never the password hash)."""
+    with state.services() as services:
+        _show_user(services, services.accounts.require(email), as_json)
+
+
+def _status_command(name: str, status: str, verb: str) -> None:
+    @users.command(name)
+    @_with_config_option
+    @click.argument("email")
+    @pass_state
+    def command(state: _State, email: str) -> None:
+        with state.services() as services:
+            user = services.accounts.require(email)
+            services.accounts.set_status(user.id, status, actor="cli")  # type: ignore[arg-type]
+        click.echo(f"{verb} {user.email}")
+
+    command.__doc__ = f"{verb.capitalize()} a user."
+
+
+_status_command("disable", "disabled", "disabled")
+_status_command("enable", "active", "enabled")
+
+
+@users.command("delete")
+@_with_config_option
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def users_delete(state: _State, email: str, yes: bool) -> None:
+    """Delete a user."""
+    with state.services() as services:
+        user = services.accounts.require(email)
+        if not yes and sys.stdin.isatty():
+            click.confirm(f"Delete {user.email}?", abort=True)
+        services.accounts.delete(user.id, actor="cli")
+    click.echo(f"deleted {user.email}")
+
+
+@users.command("set-password")
+@_with_config_option
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_state
+def users_set_password(state: _State, email: str, password_stdin: bool) -> None:
+    """Set a user's password (ends their trusted browsers: C4)."""
+    password = _read_password(password_stdin)
+    if password is None:
+        fail("no password given: use --password-stdin or run interactively")
+    with state.services() as services:
+        user = services.accounts.require(email)
+        services.accounts.set_password(user.id, password, actor="cli")
+    click.echo(f"password set for {user.email}")
+
+
+@users.command("import")
+@_with_config_option
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@pass_state
+def users_import(state: _State, file: Path) -> None:
+    """Import users from a JSON-lines FILE, all or nothing; existing emails are left as they are."""
+    with state.services() as services:
+        report = import_users(file, services.accounts, None, services.audit)
+    click.echo(f"imported {report.created} user(s); {report.unchanged} already present, unchanged")

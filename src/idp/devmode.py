@@ -1,0 +1,65 @@
+"""Development mode (``idp serve --dev``): everything a newcomer needs, on 127.0.0.1 only.
+
+Creates ``var/`` with throw-away secrets (mode 0600) unless secrets are configured, and a demo
+user, and prints where to sign in. Never used in production: dev mode is what allows an http
+issuer and cookies without ``Secure``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+import click
+
+from idp.app import build_services
+from idp.settings import Settings, load_settings
+
+__all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "prepare_dev"]
+
+DEMO_EMAIL = "demo@example.com"
+# A published demo password is fine only because dev mode listens on loopback with a
+# throw-away database.
+DEMO_PASSWORD = "nidan-demo-password"  # noqa: S105
+VAR = Path("var")
+
+
+def _secret_file(name: str, make: str) -> Path:
+    path = VAR / name
+    if not path.exists():
+        VAR.mkdir(exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make + "\n")
+    return path
+
+
+def prepare_dev(settings: Settings, config: Path | None) -> None:
+    """Give dev mode secrets and a demo user; print how to sign in."""
+    if not settings.secrets.data_keys:
+        key = base64.b64encode(secrets.token_bytes(32)).decode()
+        path = _secret_file("dev-data-keys", f"dev1:{key}")
+        os.environ["IDP_SECRETS__DATA_KEYS_FILE"] = str(path.resolve())
+    if not settings.secrets.cookie_keys:
+        path = _secret_file("dev-cookie-keys", secrets.token_urlsafe(32))
+        os.environ["IDP_SECRETS__COOKIE_KEYS_FILE"] = str(path.resolve())
+    settings = load_settings(config, server={"dev": True})
+    services = build_services(settings)
+    try:
+        if services.accounts.find_by_email(DEMO_EMAIL) is None:
+            services.accounts.create(
+                DEMO_EMAIL, display_name="Demo Seller", locale="ja", password=DEMO_PASSWORD,
+                actor="dev-mode",
+            )
+    finally:
+        services.close()
+    issuer = settings.server.issuer
+    click.echo(
+        "\n"
+        f"  Nidan (dev mode) - sign in at {issuer}/\n"
+        f"  demo user: {DEMO_EMAIL}   password: {DEMO_PASSWORD}\n"
+        f"  health: {issuer}/healthz   ready: {issuer}/readyz\n",
+        err=True,
+    )

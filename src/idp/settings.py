@@ -1,0 +1,398 @@
+"""Typed settings, read once at start-up and passed explicitly.
+
+Sources, later ones winning: the defaults below, one TOML file, then ``IDP_*`` environment
+variables (``[store] url`` is ``IDP_STORE__URL``). Any secret field ``x`` may instead be given
+as ``x_file``: a path whose content is the secret (Kubernetes Secrets mount files). Library
+code never reads the environment itself; only :func:`load_settings` does.
+
+Every key, its default and the reason for it is documented in ``config/idp.toml``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, ClassVar, Literal, get_args, get_origin
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+__all__ = [
+    "ConfigModel",
+    "DeliverySettings",
+    "EnrollmentSettings",
+    "LifetimeSettings",
+    "LimitSettings",
+    "LoggingSettings",
+    "PasswordSettings",
+    "SecretSettings",
+    "ServerSettings",
+    "Settings",
+    "SettingsError",
+    "StoreSettings",
+    "UiSettings",
+    "describe_validation_error",
+    "load_settings",
+]
+
+DEFAULT_CONFIG_PATH = Path("config/idp.toml")
+
+
+class SettingsError(Exception):
+    """Invalid configuration. The message is one or more lines fit to show an operator."""
+
+
+def _is_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    return any(_is_secret(arg) for arg in get_args(annotation))
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation))
+
+
+class ConfigModel(BaseModel):
+    """Base of every config section, the core's and each plugin's.
+
+    Unknown keys are errors (a typo must not silently fall back to a default). A secret field
+    ``x`` (typed ``SecretStr`` or ``list[SecretStr]``) may be given as ``x_file`` instead: the
+    file's content, stripped, is the value; for a list, one value per non-empty line.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, field in cls.model_fields.items():
+            file_key = f"{name}_file"
+            if file_key not in data:
+                continue
+            if not _is_secret(field.annotation):
+                continue
+            if data.get(name) not in (None, "", []):
+                raise ValueError(f"give either '{name}' or '{file_key}', not both")
+            path = Path(str(data.pop(file_key)))
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(
+                    f"{file_key}: cannot read {str(path)!r}: {exc.strerror or exc}"
+                ) from None
+            if _is_list(field.annotation):
+                data[name] = [line.strip() for line in text.splitlines() if line.strip()]
+            else:
+                data[name] = text.strip()
+        return data
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ServerSettings(ConfigModel):
+    # The issuer is the public URL clients see; it must match what they configured exactly.
+    issuer: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    # Dev mode: SQLite under var/, a demo user, the outbox "phone" page, plain-http cookies.
+    dev: bool = False
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an absolute http(s) URL such as https://id.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("an issuer has no query or fragment (OIDC Discovery 3)")
+        return value.rstrip("/")
+
+    @property
+    def secure(self) -> bool:
+        """True when cookies can carry ``Secure`` and the ``__Host-`` prefix."""
+        return urlsplit(self.issuer).scheme == "https"
+
+
+class StoreSettings(ConfigModel):
+    # sqlite:///path (embedded, one machine) or redis://, rediss://,
+    # redis+sentinel://h:p,h:p/master, redis+cluster://h:p,h:p (production).
+    url: str = "sqlite:///var/nidan.sqlite3"
+    # Every key starts with this, so one Redis can serve several deployments.
+    prefix: str = "nidan:"
+    # Redis AUTH; a URL may also carry user:password, but a file keeps it out of env dumps.
+    password: SecretStr | None = None
+    username: str | None = None
+    socket_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # Retries on connection errors, with exponential backoff: rides out a Sentinel failover.
+    retries: int = Field(default=5, ge=0, le=20)
+    max_connections: int = Field(default=64, ge=1, le=10_000)
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        known = (
+            "sqlite",
+            "redis",
+            "rediss",
+            "redis+sentinel",
+            "rediss+sentinel",
+            "redis+cluster",
+            "rediss+cluster",
+        )
+        if scheme not in known:
+            raise ValueError(
+                "expected a URL starting with sqlite://, redis://, rediss://, "
+                "redis+sentinel:// or redis+cluster://"
+            )
+        return value
+
+
+class PasswordSettings(ConfigModel):
+    # argon2id, OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1 (~20 ms here).
+    argon2_time_cost: int = Field(default=2, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=19_456, ge=8_192, le=1_048_576)
+    argon2_parallelism: int = Field(default=1, ge=1, le=16)
+    # NIST SP 800-63B 5.1.1.1: at least 8 characters, at most something generous.
+    min_length: int = Field(default=8, ge=8, le=64)
+    max_length: int = Field(default=128, ge=64, le=1024)
+
+
+class SecretSettings(ConfigModel):
+    # AES-256-GCM keys for secrets at rest, "key-id:base64(32 bytes)"; the first encrypts,
+    # all decrypt, so a new key can be put in front and old data re-encrypted later.
+    data_keys: list[SecretStr] = Field(default_factory=list)
+    # itsdangerous keys for signed cookies; the first signs, all verify.
+    cookie_keys: list[SecretStr] = Field(default_factory=list)
+
+
+class EnrollmentSettings(ConfigModel):
+    # BEHAVIOUR E3: which methods may be chosen in each role.
+    primary: list[str] = Field(default_factory=lambda: ["totp", "sms", "voice"])
+    backup: list[str] = Field(default_factory=lambda: ["totp", "sms", "voice"])
+    # E3: at least one of the two must be a phone, so the app is never both.
+    require_phone: bool = True
+    # E4: the same normalised number may not serve as both primary and backup.
+    allow_same_phone: bool = False
+    # E5: numbers without a country code are read in this region.
+    default_region: str = "JP"
+    # E7: how many recovery codes a person gets.
+    recovery_codes: int = Field(default=10, ge=4, le=20)
+
+
+class LimitSettings(ConfigModel):
+    # Passwords (NIST SP 800-63B 5.2.2): per account, then per IP, kept apart from codes.
+    password_delay_after: int = 5
+    password_lock_after: int = 10
+    password_lock_s: int = 15 * 60
+    password_per_ip_per_minute: int = 30
+    password_hard_stop: int = 100
+    # Codes: tries per challenge; consecutive failures that disable a method until reset.
+    code_tries: int = 5
+    code_disable_after: int = 100
+    # Resend: cooldown, and budgets per user and per phone number in a window.
+    resend_cooldown_s: int = 30
+    resend_per_window: int = 5
+    resend_window_s: int = 15 * 60
+    # SMS-pumping guard: sends per day to one country calling code (e.g. "81").
+    sends_per_country_per_day: int = 10_000
+    totp_window_steps: int = Field(default=1, ge=0, le=2)
+
+
+class LifetimeSettings(ConfigModel):
+    login_transaction_s: int = 15 * 60
+    code_s: int = 10 * 60
+    authorization_code_s: int = 60
+    access_token_s: int = 10 * 60
+    refresh_token_s: int = 30 * 24 * 3600
+    sso_session_s: int = 12 * 3600
+    sso_idle_s: int = 2 * 3600
+    trusted_browser_s: int = 30 * 24 * 3600
+    # C2: how recent a second factor must be to change methods.
+    fresh_second_factor_s: int = 10 * 60
+
+
+class DeliverySettings(ConfigModel):
+    # Transport instance names tried in order for each channel.
+    sms: list[str] = Field(default_factory=lambda: ["outbox"])
+    voice: list[str] = Field(default_factory=lambda: ["outbox"])
+    # Instance name -> that transport's own config; "type" defaults to the instance name.
+    transports: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"outbox": {"path": "var/outbox.jsonl"}}
+    )
+
+
+class UiSettings(ConfigModel):
+    default_locale: Literal["ja", "en"] = "ja"
+    # Shown in page titles, SMS texts and authenticator apps (otpauth issuer).
+    service_name: str = "Nidan"
+
+
+class LoggingSettings(ConfigModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(default=True, alias="json")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _default_methods() -> dict[str, dict[str, Any]]:
+    return {"totp": {}, "sms": {}, "voice": {}}
+
+
+class Settings(BaseSettings):
+    """Everything the provider is told at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IDP_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    passwords: PasswordSettings = Field(default_factory=PasswordSettings)
+    secrets: SecretSettings = Field(default_factory=SecretSettings)
+    enrollment: EnrollmentSettings = Field(default_factory=EnrollmentSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    lifetimes: LifetimeSettings = Field(default_factory=LifetimeSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    # Method id -> that plugin's config (validated by the plugin's config_class). A method is
+    # enabled when its section exists.
+    methods: dict[str, dict[str, Any]] = Field(default_factory=_default_methods)
+    ui: UiSettings = Field(default_factory=UiSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    _toml_data: ClassVar[dict[str, Any]] = {}
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        parts = urlsplit(self.server.issuer)
+        if (
+            not self.server.dev
+            and parts.scheme == "http"
+            and not _is_loopback(parts.hostname or "")
+        ):
+            raise ValueError(
+                "server.issuer: an http issuer is allowed only on loopback or in dev mode; "
+                "use https"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init (overrides given in code, e.g. --dev) > environment > TOML file > defaults.
+        return (init_settings, env_settings, _TomlSource(settings_cls, cls._toml_data))
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def describe_validation_error(error: ValidationError, source: str) -> str:
+    """One line per problem: where, the key, the value given, what is expected."""
+    lines = []
+    for item in error.errors(include_url=False):
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{source}: {key}: unknown setting")
+            continue
+        # A section's own validator names the key first ("data_keys_file: ..."): join them.
+        head, sep, rest = message.partition(": ")
+        if sep and head.isidentifier() and item["type"] == "value_error":
+            key, message = f"{key}.{head}", rest
+        given = item.get("input")
+        shown = (
+            ""
+            if isinstance(given, dict) or "secret" in key.lower() or "password" in key
+            else f" (given {given!r})"
+        )
+        lines.append(f"{source}: {key}{shown}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the TOML file at ``path`` (default ``config/idp.toml`` if it exists), then the
+    ``IDP_*`` environment, and return validated settings or raise :class:`SettingsError`.
+
+    ``overrides`` (whole sections, e.g. ``server={"dev": True}``) win over both.
+    """
+    explicit = path is not None
+    path = path or DEFAULT_CONFIG_PATH
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    elif explicit:
+        raise SettingsError(f"{path}: no such config file")
+    for section, values in overrides.items():
+        if isinstance(values, dict) and isinstance(data.get(section), dict):
+            data[section] = {**data[section], **values}
+        else:
+            data[section] = values
+
+    _check_env_keys()
+    source = str(path) if path.exists() else "settings"
+    loaded_class = type("Settings", (Settings,), {"_toml_data": data})
+    try:
+        settings: Settings = loaded_class()
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc, source)) from None
+    return settings
+
+
+def _check_env_keys() -> None:
+    """Refuse ``IDP_*`` variables that name no section: a typo must not pass silently."""
+    sections = set(Settings.model_fields)
+    for name in os.environ:
+        if not name.startswith("IDP_") or name == "IDP_CONFIG":
+            continue
+        section = name[4:].split("__", 1)[0].lower()
+        if section not in sections:
+            raise SettingsError(f"environment: {name}: unknown setting")

@@ -1,0 +1,1 @@
+"""Web edge: templates, static files, catalogues, CSRF, security headers."""

@@ -1,0 +1,62 @@
+"""Fixtures shared by every test directory: settings, a real SQLite store, services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from idp.app import Services, build_services
+from idp.settings import Settings, load_settings
+from idp.store import Store
+from idp.store.sqlite import SqliteStore
+
+# Cheap argon2 parameters keep the suite fast; production defaults are tested on their own.
+FAST_PASSWORDS = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
+TEST_DATA_KEY = "test1:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="  # 32 bytes, base64
+
+
+def make_settings(tmp_path: Path, **sections: dict[str, object]) -> Settings:
+    """Settings for a test: SQLite in tmp_path, fast hashing, fixed keys, then ``sections``."""
+    base: dict[str, dict[str, object]] = {
+        "store": {"url": f"sqlite:///{tmp_path}/idp.sqlite3"},
+        "passwords": dict(FAST_PASSWORDS),
+        "secrets": {"data_keys": [TEST_DATA_KEY], "cookie_keys": ["test-cookie-key-0123456789"]},
+        "delivery": {"transports": {"outbox": {"path": str(tmp_path / "outbox.jsonl")}}},
+    }
+    for name, values in sections.items():
+        base[name] = {**base.get(name, {}), **values}
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    return load_settings(empty, **base)
+
+
+@pytest.fixture(autouse=True)
+def _no_idp_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never inherit the developer's IDP_* variables."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("IDP_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with SqliteStore.open(tmp_path / "store.sqlite3") as opened:
+        yield opened
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = build_services(settings)
+    try:
+        yield built
+    finally:
+        built.close()
