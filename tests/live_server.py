@@ -23,8 +23,9 @@ def free_port() -> int:
 def live_server(app: ASGIApp, port: int | None = None) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 until the block ends; yields the base URL."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", server_header=False,
-                            lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", server_header=False, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -54,7 +54,7 @@ class _Group(click.Group):
             fail(f"nothing imported: {len(exc.problems)} problem(s)")
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
+        except Exception as exc:
             fail(f"unexpected {type(exc).__name__}; this is a bug, please report it", 70)
 
 
@@ -163,9 +163,9 @@ def serve(
     state: _State, host: str | None, port: int | None, workers: int | None, dev: bool
 ) -> None:
     """Run the identity provider (uvicorn)."""
-    import uvicorn  # noqa: PLC0415 - only the server needs it
+    import uvicorn
 
-    from idp.devmode import prepare_dev  # noqa: PLC0415
+    from idp.devmode import prepare_dev
 
     if dev:
         os.environ["IDP_SERVER__DEV"] = "true"

@@ -32,10 +32,13 @@ def test_import_creates_users_with_hashes_and_passwords(services: Services, tmp_
     assert report.created == 3
     a = services.accounts.find_by_email("A@example.com")
     b = services.accounts.find_by_email("b@example.com")
-    assert a is not None and b is not None
-    assert a.locale == "en" and a.display_name == "A"
+    assert a is not None
+    assert b is not None
+    assert a.locale == "en"
+    assert a.display_name == "A"
     assert services.accounts.check_password(a, "legacy-password")
-    assert b.password_hash is not None and b.password_hash.startswith("$argon2id$")
+    assert b.password_hash is not None
+    assert b.password_hash.startswith("$argon2id$")
     assert services.accounts.check_password(b, "plain-password")
 
 
@@ -96,3 +99,21 @@ def test_existing_user_is_left_alone(services: Services, tmp_path: Path) -> None
 def test_unreadable_file(services: Services, tmp_path: Path) -> None:
     with pytest.raises(ImportError_, match="cannot read"):
         import_users(tmp_path / "missing.jsonl", services.accounts, None, services.audit)
+
+
+def test_ten_thousand_lines_import_once_and_then_change_nothing(
+    services: Services, tmp_path: Path
+) -> None:
+    hashed = services.accounts.passwords.hash("imported-password")
+    rows: list[object] = [
+        {"email": f"seller{i}@example.com", "name": f"Seller {i}", "password_hash": hashed}
+        for i in range(10_000)
+    ]
+    path = write_lines(tmp_path / "big.jsonl", rows)
+    first = import_users(path, services.accounts, None, services.audit)
+    assert first.created == 10_000
+    after_first = snapshot(services)
+    assert len(after_first) == 20_000  # a record and an email index per user
+    second = import_users(path, services.accounts, None, services.audit)
+    assert (second.created, second.unchanged) == (0, 10_000)
+    assert snapshot(services) == after_first

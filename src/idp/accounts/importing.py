@@ -32,7 +32,7 @@ __all__ = ["ImportError_", "ImportLine", "ImportReport", "MethodImporter", "impo
 MAX_LINE_BYTES = 64 * 1024
 
 
-class ImportError_(Exception):  # noqa: N801 - "ImportError" is a builtin
+class ImportError_(Exception):
     """The file was refused; ``problems`` lists every bad line as ``line N: what``."""
 
     def __init__(self, problems: Sequence[str]) -> None:

@@ -9,6 +9,7 @@ next successful sign-in (:meth:`Passwords.verify` says when).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -88,10 +89,8 @@ class Passwords:
 
     def verify_dummy(self, password: str) -> None:
         """Spend the time a real check would, for an account that does not exist."""
-        try:
+        with contextlib.suppress(VerificationError):
             self._hasher.verify(self._dummy, password)
-        except VerificationError:
-            pass
 
     @staticmethod
     def check_importable(stored: str) -> None:
