@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST_PASSWORDS
+from tests.conftest import FAST_PASSWORDS, TEST_DATA_KEY
 
 IDP = str(Path(sys.executable).parent / "idp")
 
@@ -22,7 +22,11 @@ class Idp:
         self.cwd = tmp_path
         self.config = tmp_path / "idp.toml"
         fast = "\n".join(f"{k} = {v}" for k, v in FAST_PASSWORDS.items())
-        self.config.write_text(f'[store]\nurl = "sqlite:///store.db"\n[passwords]\n{fast}\n')
+        self.config.write_text(
+            f'[store]\nurl = "sqlite:///store.db"\n[passwords]\n{fast}\n'
+            f'[secrets]\ndata_keys = ["{TEST_DATA_KEY}"]\n'
+            'cookie_keys = ["cli-test-cookie-key-123"]\n'
+        )
 
     def __call__(
         self, *args: str, stdin: str = "", env: dict[str, str] | None = None
@@ -117,7 +121,8 @@ def test_bad_config_is_one_clear_line(
     idp: Idp, env: dict[str, str], config_text: str | None, expected: str
 ) -> None:
     if config_text is not None:
-        idp.config.write_text(config_text)
+        idp.config.write_text(config_text + idp.config.read_text().partition("[secrets]")[1]
+                              + idp.config.read_text().partition("[secrets]")[2])
     assert_one_clear_error(idp("users", "list", env=env), expected)
 
 

@@ -8,15 +8,19 @@ import pytest
 
 from idp.settings import SettingsError, load_settings
 
+SECRETS = '[secrets]\ndata_keys = ["k1:AAAA"]\ncookie_keys = ["cookie-key-0123456789"]\n'
 
-def write(tmp_path: Path, text: str) -> Path:
+
+def write(tmp_path: Path, text: str, secrets: bool = True) -> Path:
+    """A config file; production settings need their secrets, so add them unless told not."""
     path = tmp_path / "idp.toml"
-    path.write_text(text)
+    path.write_text(text + "\n" + (SECRETS if secrets and "[secrets]" not in text else ""))
     return path
 
 
 def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no config/idp.toml here
+    monkeypatch.setenv("IDP_SERVER__DEV", "true")
     settings = load_settings()
     assert settings.store.url == "sqlite:///var/nidan.sqlite3"
     assert settings.passwords.argon2_memory_kib == 19_456
@@ -25,6 +29,7 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_the_shipped_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IDP_SERVER__DEV", "true")
     settings = load_settings(Path(__file__).parents[1] / "config" / "idp.toml")
     assert settings.delivery.transports["outbox"]["path"] == "var/outbox.jsonl"
 
@@ -41,7 +46,7 @@ def test_secret_from_file_is_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     keys = tmp_path / "keys"
     keys.write_text("k2:AAAA\n\nk1:BBBB\n")
     monkeypatch.setenv("IDP_SECRETS__DATA_KEYS_FILE", str(keys))
-    settings = load_settings(write(tmp_path, ""))
+    settings = load_settings(write(tmp_path, '[secrets]\ncookie_keys = ["c-0123456789abcdef"]'))
     assert [k.get_secret_value() for k in settings.secrets.data_keys] == ["k2:AAAA", "k1:BBBB"]
     assert "AAAA" not in repr(settings)
 
@@ -90,3 +95,11 @@ def test_missing_explicit_file(tmp_path: Path) -> None:
 def test_dev_mode_allows_an_http_issuer(tmp_path: Path) -> None:
     path = write(tmp_path, '[server]\nissuer = "http://id.example.test"\ndev = true\n')
     assert load_settings(path).server.issuer == "http://id.example.test"
+
+
+def test_production_needs_its_secrets(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(write(tmp_path, "", secrets=False))
+    assert "secrets.data_keys and secrets.cookie_keys: required outside dev mode" in str(
+        caught.value
+    )

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from idp.accounts import Accounts
 from idp.accounts.passwords import Passwords
+from idp.devices import TrustedBrowsers
 from idp.observability import Audit
 from idp.settings import Settings, load_settings
 from idp.store import Store, StoreError, open_store
@@ -37,6 +38,7 @@ class Services:
     store: Store
     audit: Audit
     accounts: Accounts
+    devices: TrustedBrowsers
 
     def close(self) -> None:
         self.store.close()
@@ -50,6 +52,11 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
         store=store,
         audit=audit,
         accounts=Accounts(store, Passwords(settings.passwords), audit),
+        devices=TrustedBrowsers(
+            store, settings, audit,
+            max_per_user=settings.limits.max_trusted_browsers,
+            warn_above=settings.limits.many_trusted_browsers_warning,
+        ),
     )
 
 

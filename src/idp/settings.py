@@ -70,7 +70,8 @@ class ConfigModel(BaseModel):
 
     Unknown keys are errors (a typo must not silently fall back to a default). A secret field
     ``x`` (typed ``SecretStr`` or ``list[SecretStr]``) may be given as ``x_file`` instead: the
-    file's content, stripped, is the value; for a list, one value per non-empty line.
+    file's content, stripped, is the value; for a list, one value per non-empty line. Given
+    both ways (say ``x`` in the file and ``x_file`` from the environment), the file path wins.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -87,8 +88,6 @@ class ConfigModel(BaseModel):
                 continue
             if not _is_secret(field.annotation):
                 continue
-            if data.get(name) not in (None, "", []):
-                raise ValueError(f"give either '{name}' or '{file_key}', not both")
             path = Path(str(data.pop(file_key)))
             try:
                 text = path.read_text(encoding="utf-8")
@@ -223,6 +222,10 @@ class LimitSettings(ConfigModel):
     # SMS-pumping guard: sends per day to one country calling code (e.g. "81").
     sends_per_country_per_day: int = 10_000
     totp_window_steps: int = Field(default=1, ge=0, le=2)
+    # Trusted browsers per person; beyond this the oldest is dropped (BEHAVIOUR T3).
+    max_trusted_browsers: int = Field(default=10, ge=1, le=100)
+    # A1: more trusted browsers than this on one account is flagged as possible sharing.
+    many_trusted_browsers_warning: int = Field(default=3, ge=0, le=100)
 
 
 class LifetimeSettings(ConfigModel):
@@ -303,6 +306,14 @@ class Settings(BaseSettings):
                 "server.issuer: an http issuer is allowed only on loopback or in dev mode; "
                 "use https"
             )
+        if not self.server.dev:
+            missing = [name for name in ("data_keys", "cookie_keys")
+                       if not getattr(self.secrets, name)]
+            if missing:
+                raise ValueError(
+                    "secrets." + " and secrets.".join(missing) + ": required outside dev mode "
+                    "(give them, or *_file paths; see config/idp.toml)"
+                )
         return self
 
     @classmethod
