@@ -25,7 +25,9 @@ from idp.devices import TrustedBrowsers
 from idp.observability import Audit
 from idp.settings import Settings, load_settings
 from idp.store import Store, StoreError, open_store
+from idp.web.errors import install_error_handlers
 from idp.web.headers import SecurityHeadersMiddleware
+from idp.web.templating import Templates
 
 __all__ = ["Services", "build_services", "create_app", "create_app_from_environment"]
 
@@ -98,15 +100,19 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             if owned:
                 app.state.services.close()
 
+    templates = Templates(settings)
     app = Starlette(
         routes=[
             Route("/", home),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *templates.routes(),
         ],
         lifespan=lifespan,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.server.secure)
+    install_error_handlers(app, templates)
+    app.state.templates = templates
     if services is not None:
         app.state.services = services
     return app
