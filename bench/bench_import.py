@@ -22,6 +22,7 @@ from idp.accounts.passwords import Passwords
 from idp.settings import PasswordSettings
 
 IDP = str(Path(sys.executable).parent / "idp")
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits, as new enrollments make
 
 
 def main() -> None:
@@ -42,7 +43,7 @@ def main() -> None:
                                       "password_hash": password_hash}
             if args.methods:
                 row["methods"] = [
-                    {"type": "totp", "secret": "JBSWY3DPEHPK3PXP", "role": "primary"},
+                    {"type": "totp", "secret": TOTP_SECRET, "role": "primary"},
                     {"type": "sms", "phone": f"+8190{i:08d}", "role": "backup"},
                 ]
             rows.append(json.dumps(row))

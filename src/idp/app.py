@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,17 +19,30 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from idp.accounts import Accounts
+from idp.accounts import Accounts, User
 from idp.accounts.passwords import Passwords
+from idp.delivery import Delivery, load_transports
 from idp.devices import TrustedBrowsers
-from idp.observability import Audit
+from idp.methods import MethodError, MethodUser
+from idp.methods.codes import IssuedCode
+from idp.methods.core import MethodChange
+from idp.methods.service import MethodService
+from idp.observability import Audit, configure_logging
+from idp.sessions import SsoSessions
 from idp.settings import Settings, load_settings
 from idp.store import Store, StoreError, open_store
 from idp.web.errors import install_error_handlers
 from idp.web.headers import SecurityHeadersMiddleware
 from idp.web.templating import Templates
 
-__all__ = ["Services", "build_services", "create_app", "create_app_from_environment"]
+__all__ = [
+    "MethodImporter",
+    "Services",
+    "build_services",
+    "create_app",
+    "create_app_from_environment",
+    "method_user",
+]
 
 
 @dataclass
@@ -41,25 +54,75 @@ class Services:
     audit: Audit
     accounts: Accounts
     devices: TrustedBrowsers
+    sessions: SsoSessions
+    delivery: Delivery
+    methods: MethodService
 
     def close(self) -> None:
+        self.delivery.close()
         self.store.close()
 
 
-def build_services(settings: Settings, store: Store | None = None) -> Services:
+def method_user(user: User, locale: str | None = None) -> MethodUser:
+    """The person as a method plugin sees them, in this interaction's language."""
+    return MethodUser(id=user.id, email=user.email, display_name=user.display_name,
+                      locale=locale or user.locale)
+
+
+def build_services(
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    code_observer: Callable[[str, IssuedCode], None] | None = None,
+) -> Services:
+    """Wire every service from settings. Raises ``SettingsError`` subclasses, one line per
+    problem, for configuration that cannot work (a method or transport not installed...).
+    ``code_observer`` sees every issued code: for test harnesses only."""
     store = store or open_store(settings.store)
     audit = Audit()
-    return Services(
-        settings=settings,
-        store=store,
-        audit=audit,
-        accounts=Accounts(store, Passwords(settings.passwords), audit),
-        devices=TrustedBrowsers(
-            store, settings, audit,
-            max_per_user=settings.limits.max_trusted_browsers,
-            warn_above=settings.limits.many_trusted_browsers_warning,
-        ),
+    accounts = Accounts(store, Passwords(settings.passwords), audit)
+    devices = TrustedBrowsers(
+        store, settings, audit,
+        max_per_user=settings.limits.max_trusted_browsers,
+        warn_above=settings.limits.many_trusted_browsers_warning,
     )
+    delivery = load_transports(settings.delivery, audit=audit)
+    methods = MethodService.from_settings(
+        settings, store, audit=audit, delivery=delivery, code_observer=code_observer
+    )
+
+    def security_changed(change: MethodChange) -> None:
+        # C4: any change of methods or recovery codes ends trusted browsers.
+        if accounts.get(change.user_id) is None:
+            return
+        accounts.bump_epoch(change.user_id, reason=f"methods.{change.kind}")
+        devices.on_security_change(change.user_id, reason=f"methods.{change.kind}")
+
+    methods.listeners.append(security_changed)
+    return Services(
+        settings=settings, store=store, audit=audit, accounts=accounts, devices=devices,
+        sessions=SsoSessions(store, settings, audit), delivery=delivery, methods=methods,
+    )
+
+
+class MethodImporter:
+    """Lets ``idp users import`` validate and store second factors through the methods."""
+
+    def __init__(self, methods: MethodService) -> None:
+        self._methods = methods
+
+    def validate_import(self, rows: Sequence[tuple[str, str, dict[str, str]]]) -> None:
+        try:
+            self._methods.validate_import_set(rows)
+        except MethodError as exc:
+            raise ValueError(exc.detail or str(exc)) from None
+
+    def import_credentials(self, user: User, rows: Sequence[tuple[str, str, dict[str, str]]]
+                           ) -> None:
+        self._methods.import_credentials(method_user(user), rows)
+
+    def remove_all(self, user: User) -> None:
+        self._methods.reset(user.id, actor="import-rollback")
 
 
 async def healthz(request: Request) -> Response:
@@ -121,4 +184,6 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 def create_app_from_environment() -> Starlette:
     """uvicorn's factory for worker processes: the CLI passes the config path in IDP_CONFIG."""
     path = os.environ.get("IDP_CONFIG")
-    return create_app(load_settings(Path(path) if path else None))
+    settings = load_settings(Path(path) if path else None)
+    configure_logging(settings.logging.level, settings.logging.json_format)
+    return create_app(settings)

@@ -9,31 +9,24 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 from pydantic import SecretStr
 
-from idp.accounts import AccountError, PasswordPolicyError, User
+from idp.accounts import AccountError, PasswordPolicyError
 from idp.accounts.importing import ImportError_, import_users
-from idp.app import Services, build_services
-from idp.settings import Settings, SettingsError, load_settings
+from idp.app import MethodImporter
+from idp.cli_common import EXIT_USAGE, State, fail, pass_state, with_config_option
+from idp.cli_security import register as register_security_commands
+from idp.devmode import prepare_dev
+from idp.methods import MethodError
+from idp.settings import SettingsError
 from idp.store import StoreError
 
 __all__ = ["main"]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_USAGE = 2
-EXIT_FAILED = 1
-
-
-def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    click.echo(f"idp: error: {message}", err=True)
-    sys.exit(code)
 
 
 class _Group(click.Group):
@@ -48,6 +41,8 @@ class _Group(click.Group):
             sys.exit(EXIT_USAGE)
         except (StoreError, AccountError, PasswordPolicyError) as exc:
             fail(str(exc))
+        except MethodError as exc:
+            fail(exc.detail or exc.message("en"))
         except ImportError_ as exc:
             for problem in exc.problems:
                 click.echo(f"idp: error: {problem}", err=True)
@@ -56,30 +51,6 @@ class _Group(click.Group):
             raise
         except Exception as exc:
             fail(f"unexpected {type(exc).__name__}; this is a bug, please report it", 70)
-
-
-class _State:
-    def __init__(self, config: Path | None) -> None:
-        self.config = config
-        self._settings: Settings | None = None
-
-    def settings(self, **overrides: Any) -> Settings:
-        if overrides:
-            return load_settings(self.config, **overrides)
-        if self._settings is None:
-            self._settings = load_settings(self.config)
-        return self._settings
-
-    @contextmanager
-    def services(self) -> Iterator[Services]:
-        services = build_services(self.settings())
-        try:
-            yield services
-        finally:
-            services.close()
-
-
-pass_state = click.make_pass_decorator(_State)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,20 +63,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
     """Nidan: an OpenID Connect provider that never issues a token without a second factor."""
     if config is None and os.environ.get("IDP_CONFIG"):
         config = Path(os.environ["IDP_CONFIG"])
-    ctx.obj = _State(config)
-
-
-def _with_config_option(command: F) -> F:
-    """Also accept ``--config`` after the subcommand (``idp check-config --config x``)."""
-
-    def remember(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
-        if value is not None:
-            ctx.find_object(_State).config = value  # type: ignore[union-attr]
-
-    return click.option(
-        "--config", type=click.Path(path_type=Path, dir_okay=False), expose_value=False,
-        callback=remember, is_eager=True, help="TOML config file.",
-    )(command)
+    ctx.obj = State(config)
 
 
 # -- check-config -------------------------------------------------------------------------
@@ -137,9 +95,9 @@ def _mask_plugin_secrets(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @main.command("check-config")
-@_with_config_option
+@with_config_option
 @pass_state
-def check_config(state: _State) -> None:
+def check_config(state: State) -> None:
     """Validate the configuration and print the effective settings, secrets masked."""
     settings = state.settings()
     data = _masked(settings.model_dump(by_alias=True))
@@ -153,29 +111,31 @@ def check_config(state: _State) -> None:
 
 
 @main.command()
-@_with_config_option
+@with_config_option
 @click.option("--host", help="Address to listen on [default: server.host].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port [default: server.port].")
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--dev", is_flag=True, help="Development mode: SQLite under var/, demo data.")
 @pass_state
 def serve(
-    state: _State, host: str | None, port: int | None, workers: int | None, dev: bool
+    state: State, host: str | None, port: int | None, workers: int | None, dev: bool
 ) -> None:
     """Run the identity provider (uvicorn)."""
-    import uvicorn
-
-    from idp.devmode import prepare_dev
+    import uvicorn  # only the server needs it
 
     if dev:
         os.environ["IDP_SERVER__DEV"] = "true"
     settings = state.settings()
-    if settings.server.dev:
-        prepare_dev(settings, state.config)
-        settings = state.settings(**{"server": {"dev": True}})
     host = host or settings.server.host
     port = port or settings.server.port
     workers = workers or settings.server.workers
+    if settings.server.dev and "issuer" not in settings.server.model_fields_set:
+        # Dev mode with the default issuer: the issuer is wherever we listen.
+        os.environ["IDP_SERVER__ISSUER"] = f"http://{host}:{port}"
+        state.reload()
+        settings = state.settings()
+    if settings.server.dev:
+        prepare_dev(settings)
     # Worker processes build the app from the same config: hand it over by path.
     if state.config is not None:
         os.environ["IDP_CONFIG"] = str(state.config)
@@ -185,6 +145,8 @@ def serve(
         "idp.app:create_app_from_environment", factory=True, host=host, port=port,
         workers=workers, log_level=settings.logging.level.lower(), server_header=False,
         proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+        # Our own JSON logging (configured by the app factory): never a traceback.
+        log_config=None,
     )
 
 
@@ -208,24 +170,14 @@ def _read_password(from_stdin: bool, confirm: bool = True) -> str | None:
     return None
 
 
-def _show_user(services: Services, user: User, as_json: bool) -> None:
-    data = user.public()
-    if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, sort_keys=True))
-        return
-    for key in ("id", "email", "display_name", "locale", "status", "security_epoch",
-                "has_password"):
-        click.echo(f"{key:15} {data[key]}")
-
-
 @users.command("add")
-@_with_config_option
+@with_config_option
 @click.argument("email")
 @click.option("--name", default="", help="Display name.")
 @click.option("--locale", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_state
-def users_add(state: _State, email: str, name: str, locale: str, password_stdin: bool) -> None:
+def users_add(state: State, email: str, name: str, locale: str, password_stdin: bool) -> None:
     """Create a user. Prompts for the password when interactive."""
     password = _read_password(password_stdin)
     with state.services() as services:
@@ -237,10 +189,10 @@ def users_add(state: _State, email: str, name: str, locale: str, password_stdin:
 
 
 @users.command("list")
-@_with_config_option
+@with_config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_state
-def users_list(state: _State, as_json: bool) -> None:
+def users_list(state: State, as_json: bool) -> None:
     """List users."""
     with state.services() as services:
         for user in sorted(services.accounts.all(), key=lambda u: u.email.casefold()):
@@ -250,23 +202,12 @@ def users_list(state: _State, as_json: bool) -> None:
                 click.echo(f"{user.email}\t{user.status}\t{user.display_name}")
 
 
-@users.command("show")
-@_with_config_option
-@click.argument("email")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@pass_state
-def users_show(state: _State, email: str, as_json: bool) -> None:
-    """Show one user (never the password hash)."""
-    with state.services() as services:
-        _show_user(services, services.accounts.require(email), as_json)
-
-
 def _status_command(name: str, status: str, verb: str) -> None:
     @users.command(name)
-    @_with_config_option
+    @with_config_option
     @click.argument("email")
     @pass_state
-    def command(state: _State, email: str) -> None:
+    def command(state: State, email: str) -> None:
         with state.services() as services:
             user = services.accounts.require(email)
             services.accounts.set_status(user.id, status, actor="cli")  # type: ignore[arg-type]
@@ -280,11 +221,11 @@ _status_command("enable", "active", "enabled")
 
 
 @users.command("delete")
-@_with_config_option
+@with_config_option
 @click.argument("email")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_state
-def users_delete(state: _State, email: str, yes: bool) -> None:
+def users_delete(state: State, email: str, yes: bool) -> None:
     """Delete a user."""
     with state.services() as services:
         user = services.accounts.require(email)
@@ -295,11 +236,11 @@ def users_delete(state: _State, email: str, yes: bool) -> None:
 
 
 @users.command("set-password")
-@_with_config_option
+@with_config_option
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_state
-def users_set_password(state: _State, email: str, password_stdin: bool) -> None:
+def users_set_password(state: State, email: str, password_stdin: bool) -> None:
     """Set a user's password (ends their trusted browsers: C4)."""
     password = _read_password(password_stdin)
     if password is None:
@@ -311,11 +252,15 @@ def users_set_password(state: _State, email: str, password_stdin: bool) -> None:
 
 
 @users.command("import")
-@_with_config_option
+@with_config_option
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @pass_state
-def users_import(state: _State, file: Path) -> None:
+def users_import(state: State, file: Path) -> None:
     """Import users from a JSON-lines FILE, all or nothing; existing emails are left as they are."""
     with state.services() as services:
-        report = import_users(file, services.accounts, None, services.audit)
+        report = import_users(file, services.accounts, MethodImporter(services.methods),
+                              services.audit)
     click.echo(f"imported {report.created} user(s); {report.unchanged} already present, unchanged")
+
+
+register_security_commands(main)

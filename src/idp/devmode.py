@@ -15,9 +15,9 @@ from pathlib import Path
 import click
 
 from idp.app import build_services
-from idp.settings import Settings, load_settings
+from idp.settings import Settings
 
-__all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "prepare_dev"]
+__all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "ensure_dev_secrets", "prepare_dev"]
 
 DEMO_EMAIL = "demo@example.com"
 # A published demo password is fine only because dev mode listens on loopback with a
@@ -36,16 +36,24 @@ def _secret_file(name: str, make: str) -> Path:
     return path
 
 
-def prepare_dev(settings: Settings, config: Path | None) -> None:
-    """Give dev mode secrets and a demo user; print how to sign in."""
+def ensure_dev_secrets(settings: Settings) -> bool:
+    """Point the settings at throw-away secrets under var/ (made once, mode 0600) where dev
+    mode has none. Returns whether anything changed, so the caller reloads settings."""
+    changed = False
     if not settings.secrets.data_keys:
         key = base64.b64encode(secrets.token_bytes(32)).decode()
         path = _secret_file("dev-data-keys", f"dev1:{key}")
         os.environ["IDP_SECRETS__DATA_KEYS_FILE"] = str(path.resolve())
+        changed = True
     if not settings.secrets.cookie_keys:
         path = _secret_file("dev-cookie-keys", secrets.token_urlsafe(32))
         os.environ["IDP_SECRETS__COOKIE_KEYS_FILE"] = str(path.resolve())
-    settings = load_settings(config, server={"dev": True})
+        changed = True
+    return changed
+
+
+def prepare_dev(settings: Settings) -> None:
+    """Create the demo user if missing and print how to sign in."""
     services = build_services(settings)
     try:
         if services.accounts.find_by_email(DEMO_EMAIL) is None:
@@ -58,7 +66,7 @@ def prepare_dev(settings: Settings, config: Path | None) -> None:
     issuer = settings.server.issuer
     click.echo(
         "\n"
-        f"  Nidan (dev mode) - sign in at {issuer}/\n"
+        f"  Nidan (dev mode) - sign in at {issuer}/account\n"
         f"  demo user: {DEMO_EMAIL}   password: {DEMO_PASSWORD}\n"
         f"  health: {issuer}/healthz   ready: {issuer}/readyz\n",
         err=True,

@@ -1,0 +1,351 @@
+"""The pieces :class:`~idp.methods.service.MethodService` is built from, and its results.
+
+:class:`MethodCore` holds the shared parts (store, methods, limits, policy, audit) and the
+two routines every flow goes through: :meth:`MethodCore.issue_challenge` (resend limits,
+then the plugin's ``send_challenge``) and :meth:`MethodCore.check` (reserve a try, the
+plugin's ``verify``, single use). Enrollment completion and sign-in share them, so the
+guarantees cannot differ between the two.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from idp.methods.base import Challenge, Channel, Credential, Method, MethodUser, Verified
+from idp.methods.codes import CodeService
+from idp.methods.credentials import CredentialStore, Role, StoredCredential
+from idp.methods.errors import (
+    CodeExpired,
+    MethodDisabled,
+    MethodError,
+    MethodNotEnabled,
+    WrongCode,
+)
+from idp.methods.limits import AttemptLimiter, SendGuard
+from idp.methods.policy import Choice, EnrollmentPolicy
+from idp.methods.recovery import RecoveryCodes
+from idp.observability import Audit
+from idp.settings import LifetimeSettings
+from idp.store import Store, dump_record, load_record
+
+__all__ = [
+    "ChallengeSent",
+    "CredentialView",
+    "EnrollmentResult",
+    "MethodChange",
+    "MethodChoice",
+    "MethodCore",
+    "PendingEnrollment",
+    "VerifyResult",
+]
+
+log = logging.getLogger("idp.methods")
+
+CHALLENGE_PREFIX = "methods:challenge:"
+USED_PREFIX = "methods:used:"
+
+
+@dataclass(frozen=True)
+class MethodChange:
+    """Announced to ``MethodService.listeners`` after every committed change of a person's
+    methods or recovery codes, so the accounts layer can bump the security epoch (C4)."""
+
+    user_id: str
+    kind: str  # enrolled, replaced, removed, swapped, reset, imported, recovery_codes
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """A method a person may choose, for a chooser page."""
+
+    id: str
+    label: str
+    channel: Channel
+    delivers_code: bool
+    enroll_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CredentialView:
+    """A person's method as pages and the CLI show it: no secret, no full number."""
+
+    id: str
+    method: str
+    role: Role
+    label: str
+    description: str
+    channel: Channel | None  # None if the method is no longer enabled
+    created_at: float
+    disabled: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class ChallengeSent:
+    """A challenge is out. ``resend_at`` (epoch seconds) is when "send again" may be used,
+    for a visible cooldown; ``None`` for methods that send nothing."""
+
+    role: Role
+    method: str
+    sent_to: str | None
+    resend_at: float | None
+    expires_at: float | None
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """A right code: the person passed this method. ``amr`` is the method's RFC 8176 list."""
+
+    user_id: str
+    role: Role
+    method: str
+    credential_id: str
+    amr: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PendingEnrollment:
+    """An enrollment waiting for its code. ``display`` (QR code, secret for typing) is for
+    the setup page only; ``repr`` hides it."""
+
+    role: Role
+    method: str
+    credential_id: str
+    display: Mapping[str, str] = field(repr=False)
+    sent_to: str | None
+    resend_at: float | None
+    expires_at: float
+    replacing: bool
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    """A credential was verified and saved. ``complete`` is ``True`` once both roles are
+    set. ``recovery_codes`` is non-empty exactly once: when enrollment first completes
+    (E7); show them once, they are stored only as hashes."""
+
+    credential: CredentialView
+    complete: bool
+    recovery_codes: tuple[str, ...] = field(default=(), repr=False)
+
+
+def json_safe(value: Any, what: str, method_id: str) -> Any:
+    """``value`` if it survives a JSON round trip unchanged; else a clear plugin error."""
+    try:
+        if json.loads(json.dumps(value)) == value:
+            return value
+    except (TypeError, ValueError):
+        pass
+    raise TypeError(f"method {method_id!r} returned {what} that is not JSON-serialisable")
+
+
+class MethodCore:
+    """Shared state and the two guarded routines. Built by ``MethodService.from_settings``."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        methods: Mapping[str, Method[Any]],
+        credentials: CredentialStore,
+        codes: CodeService,
+        attempts: AttemptLimiter,
+        sends: SendGuard,
+        recovery: RecoveryCodes,
+        policy: EnrollmentPolicy,
+        lifetimes: LifetimeSettings,
+        audit: Audit,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.methods = dict(methods)
+        self.credentials = credentials
+        self.codes = codes
+        self.attempts = attempts
+        self.sends = sends
+        self.recovery = recovery
+        self.policy = policy
+        self.lifetimes = lifetimes
+        self.audit = audit
+        self.clock = clock
+        self.listeners: list[Callable[[MethodChange], None]] = []
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def method(self, method_id: str) -> Method[Any]:
+        found = self.methods.get(method_id)
+        if found is None:
+            raise MethodNotEnabled(method=method_id)
+        return found
+
+    def choice(self, stored: StoredCredential | None) -> Choice | None:
+        if stored is None:
+            return None
+        method = self.methods.get(stored.method)
+        channel = method.info.channel if method is not None else Channel.APP
+        return Choice(stored.method, channel, stored.phone_key)
+
+    def view(self, user_id: str, stored: StoredCredential, locale: str) -> CredentialView:
+        method = self.methods.get(stored.method)
+        if method is None:
+            label = description = stored.method
+        else:
+            label = method.label(locale)
+            public = Credential(public=stored.public, id=stored.id, method=stored.method)
+            description = method.describe(public, locale)
+        return CredentialView(
+            id=stored.id,
+            method=stored.method,
+            role=stored.role,
+            label=label,
+            description=description,
+            channel=None if method is None else method.info.channel,
+            created_at=stored.created_at,
+            disabled=self.attempts.is_disabled(user_id, stored.id),
+            source=stored.source,
+        )
+
+    # -- challenges --------------------------------------------------------------------------
+
+    def issue_challenge(
+        self,
+        user: MethodUser,
+        method: Method[Any],
+        credential: Credential,
+        *,
+        cooldown_subject: str,
+        phone_key: str | None,
+        country_code: int | None,
+    ) -> tuple[Challenge, float | None]:
+        """:meth:`reserve_send`, then :meth:`send`."""
+        resend_at = self.reserve_send(
+            user.id, method, credential.id, cooldown_subject=cooldown_subject,
+            phone_key=phone_key, country_code=country_code,
+        )
+        return self.send(user, method, credential), resend_at
+
+    def reserve_send(
+        self,
+        user_id: str,
+        method: Method[Any],
+        credential_id: str,
+        *,
+        cooldown_subject: str,
+        phone_key: str | None,
+        country_code: int | None,
+    ) -> float | None:
+        """Apply the resend limits before anything is issued, so a refused resend leaves
+        the code the person already has valid. Returns when the next send is allowed
+        (``None`` for methods that send nothing)."""
+        if not method.info.delivers_code:
+            return None
+        # Sending more codes cannot help once the tries of the window are used up.
+        self.attempts.check(user_id, credential_id)
+        return self.sends.reserve(
+            user_id, cooldown_subject, phone_key=phone_key, country_code=country_code
+        )
+
+    def send(self, user: MethodUser, method: Method[Any], credential: Credential) -> Challenge:
+        """Let the plugin issue and send; store the challenge for ``verify``."""
+        challenge = method.send_challenge(user, credential)
+        record = {
+            "data": json_safe(dict(challenge.data), "challenge data", method.info.id),
+            "sent_to": challenge.sent_to,
+            "issued_at": self.clock(),
+        }
+        self.store.set(
+            self.challenge_key(user.id, credential.id),
+            dump_record(record),
+            ttl=self.lifetimes.code_s,
+        )
+        return challenge
+
+    @staticmethod
+    def challenge_key(user_id: str, credential_id: str) -> str:
+        return f"{CHALLENGE_PREFIX}{user_id}:{credential_id}"
+
+    def load_challenge(
+        self, user_id: str, method: Method[Any], credential_id: str
+    ) -> Challenge:
+        """The stored challenge; :class:`CodeExpired` if a delivered code was never sent or
+        its challenge is gone."""
+        record = load_record(self.store.get(self.challenge_key(user_id, credential_id)))
+        if record is None:
+            if method.info.delivers_code:
+                raise CodeExpired()
+            return Challenge()
+        return Challenge(data=record.get("data") or {}, sent_to=record.get("sent_to"))
+
+    # -- checking a code -----------------------------------------------------------------------
+
+    def check(
+        self,
+        user: MethodUser,
+        method: Method[Any],
+        credential: Credential,
+        challenge: Challenge,
+        form: Mapping[str, str],
+        *,
+        event: str,
+        fields: Mapping[str, Any],
+    ) -> Verified:
+        """Reserve a try, run the plugin's ``verify``, refuse a used ``use_id``. Audits the
+        outcome as ``<event>.succeeded`` / ``<event>.failed``. Raises :class:`WrongCode`,
+        :class:`TooManyTries`, :class:`MethodDisabled`, :class:`CodeExpired`, ..."""
+        subject = credential.id
+        try:
+            tries_left = self.attempts.reserve(user.id, subject)
+        except MethodError as exc:
+            self.audit.emit(f"{event}.failed", user_id=user.id, error_code=exc.code, **fields)
+            raise
+        try:
+            verified = method.verify(user, credential, challenge, form)
+        except MethodError as exc:
+            self.audit.emit(f"{event}.failed", user_id=user.id, error_code=exc.code, **fields)
+            raise
+        except Exception as exc:
+            # A plugin bug: its message could quote what was entered, so only the type goes.
+            log.error("method %r failed in verify: %s", method.info.id, type(exc).__name__)
+            self.audit.emit(
+                f"{event}.failed", user_id=user.id, error_code="method_error",
+                reason=type(exc).__name__, **fields,
+            )
+            raise MethodError(detail=f"method {method.info.id!r} failed") from None
+        reason = None
+        if verified is None:
+            reason = "wrong"
+        elif not self._first_use(user.id, credential.id, verified):
+            reason = "replay"
+        if reason is not None:
+            disabled_now = self.attempts.failed(user.id, subject)
+            error: MethodError = MethodDisabled() if disabled_now else WrongCode(
+                tries_left=tries_left
+            )
+            self.audit.emit(
+                f"{event}.failed", user_id=user.id, error_code=error.code, reason=reason,
+                tries_left=tries_left, **fields,
+            )
+            if disabled_now:
+                self.audit.emit("method.disabled", user_id=user.id, **fields)
+            raise error
+        assert verified is not None
+        self.attempts.succeeded(user.id, subject)
+        self.audit.emit(f"{event}.succeeded", user_id=user.id, **fields)
+        return verified
+
+    def _first_use(self, user_id: str, credential_id: str, verified: Verified) -> bool:
+        remember = max(float(verified.remember_s), float(self.lifetimes.code_s))
+        key = f"{USED_PREFIX}{user_id}:{credential_id}:{verified.use_id}"
+        return self.store.add(key, b"1", ttl=remember)
+
+    # -- announcements -------------------------------------------------------------------------
+
+    def announce(self, change: MethodChange) -> None:
+        for listener in self.listeners:
+            listener(change)

@@ -1,0 +1,20 @@
+"""Fixtures for the method layer's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.methods.helpers import World
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """The default deployment: totp, sms and voice enabled, SQLite, outbox delivery."""
+    built = World(tmp_path)
+    try:
+        yield built
+    finally:
+        built.close()
