@@ -237,12 +237,26 @@ class Catalogues:
 
     @classmethod
     def load(cls, directory: Path = LOCALES_DIR) -> Catalogues:
-        """Read ``<directory>/<lang>/LC_MESSAGES/messages.po`` for every supported language."""
+        """Read ``<directory>/<lang>/LC_MESSAGES/messages.po`` for every supported language,
+        then every other ``*.po`` beside it (one per area of the product, e.g. ``login.po``),
+        merged into one catalogue. A msgid defined in two files is an error."""
         catalogs: dict[LocaleCode, Catalog] = {}
         for code in SUPPORTED_LOCALES:
-            path = directory / code / "LC_MESSAGES" / f"{DOMAIN}.po"
-            with path.open("rb") as handle:
-                catalogs[code] = read_po(handle, locale=code, domain=DOMAIN)
+            folder = directory / code / "LC_MESSAGES"
+            with (folder / f"{DOMAIN}.po").open("rb") as handle:
+                catalog = read_po(handle, locale=code, domain=DOMAIN)
+            for extra in sorted(folder.glob("*.po")):
+                if extra.stem == DOMAIN:
+                    continue
+                with extra.open("rb") as handle:
+                    part = read_po(handle, locale=code, domain=DOMAIN)
+                for message in part:
+                    if not message.id:
+                        continue  # the header
+                    if message.id in catalog:
+                        raise ValueError(f"{extra}: msgid {message.id!r} is already defined")
+                    catalog[message.id] = message
+            catalogs[code] = catalog
         return cls(catalogs)
 
     def translations(self, locale: LocaleCode) -> Translations:
