@@ -19,15 +19,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from idp.account.web import routes as account_routes
 from idp.accounts import Accounts, User
 from idp.accounts.passwords import Passwords
 from idp.delivery import Delivery, load_transports
 from idp.devices import TrustedBrowsers
+from idp.login.web import routes as login_routes
 from idp.methods import MethodError, MethodUser
 from idp.methods.codes import IssuedCode
 from idp.methods.core import MethodChange
 from idp.methods.service import MethodService
 from idp.observability import Audit, configure_logging
+from idp.oidc.web import routes as oidc_routes
 from idp.sessions import SsoSessions
 from idp.settings import Settings, load_settings
 from idp.store import Store, StoreError, open_store
@@ -170,6 +173,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *templates.routes(),
+            *login_routes(),
+            *account_routes(),
+            *oidc_routes(),
         ],
         lifespan=lifespan,
     )

@@ -1,0 +1,1 @@
+"""The security settings pages at /account: methods, trusted browsers, recovery codes, password."""

@@ -1,0 +1,1 @@
+"""The sign-in journey: password, second factor, enrollment, recovery (BEHAVIOUR S, E, C)."""

@@ -1,0 +1,1 @@
+"""The OpenID Connect provider: authlib's AuthorizationServer behind a Starlette adapter."""
