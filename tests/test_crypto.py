@@ -13,8 +13,8 @@ from idp.crypto import (
     DataKeys,
     DecryptionError,
     generate_data_key,
-    rotate_data_key,
 )
+from idp.methods.credentials import rotate_data_key
 from idp.settings import SecretSettings
 from tests.methods.helpers import World
 

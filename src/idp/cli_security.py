@@ -17,7 +17,8 @@ import click
 
 from idp.app import Services, method_user
 from idp.cli_common import State, fail, pass_state
-from idp.crypto import DataKeys, generate_data_key, rotate_data_key
+from idp.crypto import DataKeys, generate_data_key
+from idp.methods.credentials import rotate_data_key
 
 __all__ = ["register"]
 

@@ -26,14 +26,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from idp.settings import SecretSettings, SettingsError
 
 if TYPE_CHECKING:
-    from idp.store import Store
+    pass
 
 __all__ = [
     "DataKeyError",
     "DataKeys",
     "DecryptionError",
     "generate_data_key",
-    "rotate_data_key",
+
 ]
 
 TOKEN_VERSION = "g1"  # noqa: S105 - a format tag, not a secret
@@ -177,15 +177,3 @@ def generate_data_key(kid: str) -> str:
     if not KEY_ID.fullmatch(kid):
         raise ValueError(f"key id must match {KEY_ID.pattern}")
     return f"{kid}:{base64.b64encode(os.urandom(KEY_BYTES)).decode('ascii')}"
-
-
-def rotate_data_key(store: Store, keys: DataKeys) -> int:
-    """Re-encrypt every stored credential secret (and the other values sealed with data keys:
-    pending enrollments, the lookup key) under ``keys``' current key. Returns how many
-    encrypted values were rewritten. Safe to run while the service is up (each record is
-    rewritten with compare-and-set) and to run again (already current values are skipped).
-    """
-    # Imported here: the methods layer builds on this module, not the other way round.
-    from idp.methods.credentials import reencrypt_all
-
-    return reencrypt_all(store, keys)

@@ -37,7 +37,7 @@ __all__ = [
     "CredentialStore",
     "Role",
     "StoredCredential",
-    "reencrypt_all",
+    "rotate_data_key",
 ]
 
 Role = Literal["primary", "backup"]
@@ -254,9 +254,9 @@ def _dump(credentials: Credentials) -> bytes:
     )
 
 
-def reencrypt_all(store: Store, keys: DataKeys) -> int:
+def rotate_data_key(store: Store, keys: DataKeys) -> int:
     """Re-encrypt every sealed value under the current key; returns how many changed.
-    Used by :func:`idp.crypto.rotate_data_key`."""
+    ``idp keys rotate-data-key`` runs this."""
     changed = 0
     raw = store.get(LOOKUP_KEY)
     if raw is not None and keys.needs_rotation(raw.decode("ascii")):
