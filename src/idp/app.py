@@ -7,6 +7,7 @@ waits on the network or burns CPU blocks the loop.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -16,7 +17,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from idp.account.web import routes as account_routes
@@ -30,6 +31,7 @@ from idp.methods.codes import IssuedCode
 from idp.methods.core import MethodChange
 from idp.methods.service import MethodService
 from idp.observability import Audit, configure_logging
+from idp.oidc.provider import OidcProvider
 from idp.oidc.web import routes as oidc_routes
 from idp.sessions import SsoSessions
 from idp.settings import Settings, load_settings
@@ -60,6 +62,7 @@ class Services:
     sessions: SsoSessions
     delivery: Delivery
     methods: MethodService
+    oidc: OidcProvider
 
     def close(self) -> None:
         self.delivery.close()
@@ -102,9 +105,11 @@ def build_services(
         devices.on_security_change(change.user_id, reason=f"methods.{change.kind}")
 
     methods.listeners.append(security_changed)
+    sessions = SsoSessions(store, settings, audit)
     return Services(
         settings=settings, store=store, audit=audit, accounts=accounts, devices=devices,
-        sessions=SsoSessions(store, settings, audit), delivery=delivery, methods=methods,
+        sessions=sessions, delivery=delivery, methods=methods,
+        oidc=OidcProvider(settings, store, audit, accounts, sessions),
     )
 
 
@@ -144,13 +149,9 @@ async def readyz(request: Request) -> Response:
 
 
 async def home(request: Request) -> Response:
-    services: Services = request.app.state.services
-    name = services.settings.ui.service_name
-    return HTMLResponse(
-        f"<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{name}</title>"
-        f"<h1>{name}</h1><p>OpenID Connect provider. Status: "
-        "<a href=\"/healthz\">/healthz</a>, <a href=\"/readyz\">/readyz</a>.</p></html>"
-    )
+    """The start page, for a person who opens the provider directly."""
+    templates: Templates = request.app.state.templates
+    return templates.render(request, "home.html")
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -160,9 +161,14 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or build_services(settings)
+        # Back-channel logout deliveries waiting in the store (from before a restart too).
+        backchannel = asyncio.create_task(app.state.services.oidc.backchannel.run())
         try:
             yield
         finally:
+            backchannel.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await backchannel
             if owned:
                 app.state.services.close()
 
