@@ -1,0 +1,129 @@
+"""Who is looking at a settings page, and the two gates every page goes through.
+
+1. Signed in: the browser's live SSO session (``idp.login.current_session``). Signed out,
+   the page starts the sign-in journey and asks to come back to itself.
+2. For changes of methods and recovery codes (BEHAVIOUR C2): a second factor passed in this
+   session within ``[lifetimes] fresh_second_factor_s`` (10 min). Otherwise the journey is
+   started again with ``force_code`` (step-up: a code even on a trusted browser), and it
+   returns to the page that asked.
+
+A change the person makes bumps their security epoch (C4: that is what ends trusted
+browsers and every *other* session); :meth:`Person.rebind` then moves this session to the
+new epoch, so the person stays signed in on the page where they made the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.accounts import User
+from idp.login import LoginRequirements, current_session, start_login
+from idp.methods import MethodUser
+from idp.sessions import SsoSession
+from idp.web.i18n import LocaleCode
+from idp.web.templating import Templates
+
+if TYPE_CHECKING:
+    from idp.app import Services
+
+# idp.app mounts these pages: it is imported here only for types, and method_user() when a
+# request needs it, so the import graph has no cycle.
+
+__all__ = ["Person", "find_person", "posted", "signed_in", "step_up"]
+
+
+@dataclass
+class Person:
+    """The signed-in person of one request, their session, and the page language."""
+
+    services: Services
+    session: SsoSession
+    user: User
+    locale: LocaleCode
+
+    @property
+    def method_user(self) -> MethodUser:
+        """The person as the methods see them, in the page's language (descriptions)."""
+        from idp.app import method_user
+
+        return method_user(self.user, self.locale)
+
+    def fresh(self) -> bool:
+        """A code was entered in this session recently enough to change methods (C2)."""
+        within = self.services.settings.lifetimes.fresh_second_factor_s
+        return self.session.fresh_second_factor(within)
+
+    def rebind(self) -> None:
+        """After a change of this person's own methods, recovery codes or password: keep
+        this session (and only this one) valid under the new security epoch. Synchronous:
+        call it in the thread pool."""
+        current = self.services.accounts.get(self.user.id)
+        if current is None:
+            return
+        self.user = current
+        if self.session.epoch != current.security_epoch:
+            self.session = self.services.sessions.update(
+                self.session, epoch=current.security_epoch
+            )
+
+
+def _find(request: Request, services: Services) -> tuple[SsoSession, User] | None:
+    session = current_session(request, services)
+    if session is None:
+        return None
+    user = services.accounts.get(session.user_id)
+    if user is None or not user.active:
+        return None
+    return session, user
+
+
+async def find_person(request: Request) -> Person | None:
+    """The signed-in person of this request, or ``None``."""
+    services: Services = request.app.state.services
+    templates: Templates = request.app.state.templates
+    found = await run_in_threadpool(_find, request, services)
+    if found is None:
+        return None
+    session, user = found
+    locale = templates.locale_for(request, user_locale=user.locale)
+    return Person(services=services, session=session, user=user, locale=locale)
+
+
+async def _start(request: Request, resume: str) -> Response:
+    services: Services = request.app.state.services
+    requirements = LoginRequirements(resume=resume)
+    return await run_in_threadpool(start_login, request, services, requirements)
+
+
+async def signed_in(request: Request, *, resume: str) -> Person | Response:
+    """The signed-in person, or the response that starts the sign-in journey and comes back
+    to ``resume`` (a local path: a page that can be fetched with GET)."""
+    person = await find_person(request)
+    return person if person is not None else await _start(request, resume)
+
+
+async def posted(
+    request: Request, purpose: str, *, resume: str
+) -> tuple[Person, FormData] | Response:
+    """For a POST: the signed-in person and the form, once its CSRF token for ``purpose``
+    is verified (``CsrfError``, a 403 page, otherwise); signed out, the sign-in journey back
+    to ``resume`` (a GET page). The person is looked up first so that a refusal speaks
+    their language; nothing is started before the token is checked."""
+    templates: Templates = request.app.state.templates
+    person = await find_person(request)
+    form = await templates.csrf.protect(request, purpose)
+    if person is None:
+        return await _start(request, resume)
+    return person, form
+
+
+async def step_up(request: Request, person: Person, *, resume: str) -> Response:
+    """Ask for a fresh code (C2) and come back to ``resume`` (a GET page) afterwards."""
+    requirements = LoginRequirements(resume=resume, force_code=True)
+    return await run_in_threadpool(start_login, request, person.services, requirements)

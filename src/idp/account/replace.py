@@ -1,0 +1,299 @@
+"""Replacing a method from the settings page (BEHAVIOUR C1, C2, E2-E5).
+
+A person who lost the primary signs in with the backup, then replaces the primary here:
+choose the new method (and number), prove it with a code it delivered (or the app shows),
+and only then does it take the old one's place. ``MethodService`` saves the verified
+credential into the role with compare-and-set and the policy checked against the other role
+at that moment, so the person has two verified methods before, during and after the change:
+the old method stays until the new one is verified, and a refused or abandoned replacement
+changes nothing.
+
+Pages (``<role>`` is ``primary`` or ``backup``):
+
+- ``GET/POST /account/methods/<role>/replace``: choose the new method; E3-E5 refusals are
+  shown with their reasons.
+- ``GET/POST /account/methods/<role>/verify``: the QR code (app) or "we sent a code to
+  ...", and the code.
+- ``POST /account/methods/<role>/resend`` and ``.../cancel``.
+
+Every step needs a code entered in this session within the last 10 minutes (C2); without
+one the sign-in journey asks for it (step-up) and returns to the step's page.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.account.pages import ACCOUNT_PATH, method_path, page, see_other
+from idp.account.person import Person, posted, signed_in, step_up
+from idp.account.recovery import render_new_codes
+from idp.account.views import method_entries
+from idp.methods import (
+    AppBothRoles,
+    BudgetExhausted,
+    Channel,
+    EnrollmentExpired,
+    MethodError,
+    ResendTooSoon,
+)
+from idp.methods.credentials import ROLES, Role
+from idp.web.templating import Templates
+
+__all__ = [
+    "METHODS_PURPOSE",
+    "cancel",
+    "replace_form",
+    "replace_submit",
+    "resend",
+    "role_of",
+    "verify_form",
+    "verify_submit",
+]
+
+METHODS_PURPOSE: Final = "account.methods"
+# Form fields a method may ask for at enrollment that these pages know how to render.
+_KNOWN_FIELDS: Final = ("phone",)
+_MAX_FIELD_CHARS: Final = 64
+
+
+def role_of(request: Request) -> Role:
+    """The role in the path; anything else is a 404."""
+    role = request.path_params.get("role")
+    for known in ROLES:
+        if role == known:
+            return known
+    raise HTTPException(404)
+
+
+def message_for(request: Request, error: MethodError, person: Person) -> str:
+    templates: Templates = request.app.state.templates
+    return templates.catalogues.message_for(error, person.locale)
+
+
+# -- choosing the new method ------------------------------------------------------------------
+
+
+def _choices(person: Person, role: Role) -> dict[str, Any]:
+    services = person.services
+    user = person.method_user
+    available = services.methods.available(user, role)
+    offered = {choice.id for choice in available}
+    allowed = (services.settings.enrollment.primary if role == "primary"
+               else services.settings.enrollment.backup)
+    # An app the policy won't take here (E3: the other role is an app too) is listed with
+    # the reason, so the person knows why it is missing rather than wondering.
+    refused = [
+        services.methods.methods[method_id].label(person.locale)
+        for method_id in allowed
+        if method_id in services.methods.methods and method_id not in offered
+        and services.methods.methods[method_id].info.channel is Channel.APP
+    ]
+    return {
+        "methods": method_entries(services.methods.credentials(user), person.locale),
+        "choices": available,
+        "refused": refused,
+    }
+
+
+async def _render_choose(
+    request: Request, person: Person, role: Role, *, error: str | None = None,
+    error_key: str | None = None, chosen: str | None = None,
+    values: dict[str, str] | None = None, status: int = 200,
+) -> Response:
+    data = await run_in_threadpool(_choices, person, role)
+    refused_reason = message_for(request, AppBothRoles(), person) if data["refused"] else None
+    return page(request, person, "replace.html", {
+        **data,
+        "role": role,
+        "refused_reason": refused_reason,
+        "error": error,
+        "error_key": error_key,
+        "chosen": chosen,
+        "values": values or {},
+        "action": method_path(role, "replace"),
+    }, status=status)
+
+
+async def replace_form(request: Request) -> Response:
+    """``GET /account/methods/<role>/replace``."""
+    role = role_of(request)
+    here = method_path(role, "replace")
+    person = await signed_in(request, resume=here)
+    if not isinstance(person, Person):
+        return person
+    if not person.fresh():
+        return await step_up(request, person, resume=here)
+    return await _render_choose(request, person, role)
+
+
+def _enroll_form(form: FormData, fields: tuple[str, ...]) -> dict[str, str]:
+    values = {}
+    for name in fields:
+        if name in _KNOWN_FIELDS:
+            value = form.get(name)
+            values[name] = value[:_MAX_FIELD_CHARS] if isinstance(value, str) else ""
+    return values
+
+
+async def replace_submit(request: Request) -> Response:
+    """``POST /account/methods/<role>/replace``: start the new method's enrollment (send the
+    code, or show the QR code). The current method is untouched until it is verified."""
+    role = role_of(request)
+    here = method_path(role, "replace")
+    got = await posted(request, METHODS_PURPOSE, resume=here)
+    if not isinstance(got, tuple):
+        return got
+    person, form = got
+    if not person.fresh():
+        return await step_up(request, person, resume=here)
+    methods = person.services.methods
+    method_id = str(form.get("method") or "")
+    method = methods.methods.get(method_id)
+    if method is None:
+        return await _render_choose(request, person, role, error_key="choose_method",
+                                    status=400)
+    values = _enroll_form(form, method.info.enroll_fields)
+    try:
+        await run_in_threadpool(
+            methods.begin_enrollment, person.method_user, role, method_id, values
+        )
+    except MethodError as exc:
+        # E3 (app twice), E4 (same number), E5 (no SMS to 050 / landlines) and the rest,
+        # in the person's language; what they typed stays in the form.
+        return await _render_choose(
+            request, person, role, error=message_for(request, exc, person), chosen=method_id,
+            values=values, status=400,
+        )
+    return see_other(method_path(role, "verify"))
+
+
+# -- proving it ---------------------------------------------------------------------------------
+
+
+async def _render_verify(
+    request: Request, person: Person, role: Role, *, error: str | None = None,
+    status: int = 200,
+) -> Response:
+    methods = person.services.methods
+    pending = await run_in_threadpool(methods.pending_enrollment, person.method_user, role)
+    if pending is None:
+        return see_other(method_path(role, "replace"))
+    method = methods.methods.get(pending.method)
+    display = dict(pending.display)
+    # The QR code is the method plugin's own SVG (segno), built from the otpauth URI only:
+    # markup we trust as we trust the plugin's code.
+    qr_svg = Markup(display["qr_svg"]) if "qr_svg" in display else None  # noqa: S704
+    wait_s = 0 if pending.resend_at is None else max(0, int(pending.resend_at - time.time()))
+    return page(request, person, "verify.html", {
+        "role": role,
+        "pending": pending,
+        "label": method.label(person.locale) if method is not None else pending.method,
+        "delivers_code": method is not None and method.info.delivers_code,
+        "qr_svg": qr_svg,
+        "secret_grouped": display.get("secret_grouped"),
+        "otpauth_uri": display.get("otpauth_uri"),
+        "resend_wait_s": wait_s,
+        "error": error,
+        "action": method_path(role, "verify"),
+        "resend_action": method_path(role, "resend"),
+        "cancel_action": method_path(role, "cancel"),
+    }, status=status)
+
+
+async def verify_form(request: Request) -> Response:
+    """``GET /account/methods/<role>/verify``."""
+    role = role_of(request)
+    here = method_path(role, "verify")
+    person = await signed_in(request, resume=here)
+    if not isinstance(person, Person):
+        return person
+    if not person.fresh():
+        return await step_up(request, person, resume=here)
+    return await _render_verify(request, person, role)
+
+
+def _complete(person: Person, role: Role, code: str) -> tuple[str, ...]:
+    result = person.services.methods.complete_enrollment(
+        person.method_user, role, {"code": code}
+    )
+    # The change bumped the security epoch (C4: trusted browsers end, and so does every
+    # other session); this session is the person's own: keep it.
+    person.rebind()
+    return result.recovery_codes
+
+
+async def verify_submit(request: Request) -> Response:
+    """``POST /account/methods/<role>/verify``: the new method's code. Right: it takes the
+    role (the old one is gone only now). Wrong: the form again, with the reason."""
+    role = role_of(request)
+    here = method_path(role, "verify")
+    got = await posted(request, METHODS_PURPOSE, resume=here)
+    if not isinstance(got, tuple):
+        return got
+    person, form = got
+    if not person.fresh():
+        return await step_up(request, person, resume=here)
+    code = form.get("code")
+    try:
+        codes = await run_in_threadpool(
+            _complete, person, role, code[:_MAX_FIELD_CHARS] if isinstance(code, str) else ""
+        )
+    except EnrollmentExpired as exc:
+        return await _render_choose(
+            request, person, role, error=message_for(request, exc, person), status=400
+        )
+    except MethodError as exc:
+        return await _render_verify(
+            request, person, role, error=message_for(request, exc, person), status=400
+        )
+    if codes:
+        # Enrollment completed for the first time (an imported account, say): E7's codes,
+        # shown once.
+        return render_new_codes(request, person, codes)
+    return see_other(f"{ACCOUNT_PATH}?done=replaced")
+
+
+async def resend(request: Request) -> Response:
+    """``POST /account/methods/<role>/resend``: another code for the pending method
+    (cooldown and budgets apply; a refusal is shown on the verify page)."""
+    role = role_of(request)
+    here = method_path(role, "verify")
+    got = await posted(request, METHODS_PURPOSE, resume=here)
+    if not isinstance(got, tuple):
+        return got
+    person, _form = got
+    if not person.fresh():
+        return await step_up(request, person, resume=here)
+    methods = person.services.methods
+    try:
+        await run_in_threadpool(methods.resend_enrollment_code, person.method_user, role)
+    except EnrollmentExpired:
+        return see_other(method_path(role, "replace"))
+    except MethodError as exc:
+        status = 429 if isinstance(exc, ResendTooSoon | BudgetExhausted) else 400
+        return await _render_verify(
+            request, person, role, error=message_for(request, exc, person), status=status
+        )
+    return see_other(here)
+
+
+async def cancel(request: Request) -> Response:
+    """``POST /account/methods/<role>/cancel``: drop the pending replacement; the current
+    method stays as it was."""
+    role = role_of(request)
+    got = await posted(request, METHODS_PURPOSE, resume=ACCOUNT_PATH)
+    if not isinstance(got, tuple):
+        return got
+    person, _form = got
+    await run_in_threadpool(
+        person.services.methods.cancel_enrollment, person.method_user, role
+    )
+    return see_other(ACCOUNT_PATH)

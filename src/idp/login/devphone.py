@@ -1,0 +1,55 @@
+"""``/dev/phone`` (dev mode only): the outbox shown as a phone's screen, newest first, so a
+newcomer can walk the whole sign-in in a browser - SMS texts and the words of voice calls.
+
+The outbox transport writes every message, codes included, to a local file; it exists only
+for development and tests, and so does this page: without ``[server] dev`` it is a 404.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Final
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.delivery.outbox import read_outbox
+from idp.login.responses import services_of, templates_of
+
+__all__ = ["phone_page"]
+
+DEFAULT_OUTBOX: Final = "var/outbox.jsonl"
+# A phone shows the latest few; the page refreshes itself (no script needed).
+SHOWN: Final = 20
+REFRESH_S: Final = 5
+
+
+def _messages(path: Path) -> list[dict[str, Any]]:
+    shown = []
+    for record in read_outbox(path, limit=SHOWN):
+        at = record.get("at")
+        shown.append({
+            "channel": "voice" if record.get("channel") == "voice" else "sms",
+            "to": str(record.get("to", "")),
+            "text": str(record.get("text", "")),
+            "segments": [str(s) for s in record.get("segments") or []],
+            "when": time.strftime("%H:%M:%S", time.localtime(at))
+            if isinstance(at, int | float) else "",
+        })
+    return shown
+
+
+async def phone_page(request: Request) -> Response:
+    services = services_of(request)
+    if not services.settings.server.dev:
+        raise HTTPException(404)
+    transport = services.settings.delivery.transports.get("outbox") or {}
+    path = Path(str(transport.get("path", DEFAULT_OUTBOX)))
+    messages = await run_in_threadpool(_messages, path)
+    return templates_of(request).render(
+        request, "login/phone.html", {"messages": messages, "refresh_s": REFRESH_S},
+        headers={"Refresh": str(REFRESH_S)},
+    )

@@ -1,0 +1,239 @@
+"""The enrollment pages of the sign-in (BEHAVIOUR E1-E7): choose a method for the role,
+give its number, verify its code; then the recovery codes, shown once, with a download and
+"don't require codes on this browser". Every GET shows the stage the transaction is at (a
+stale URL is redirected there); every POST is CSRF-checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from idp.login.enrolling import EnrollView
+from idp.login.model import Stage
+from idp.login.pages import field, seconds_until
+from idp.login.responses import (
+    STAGE_URLS,
+    browser_of,
+    current_session,
+    error_message,
+    error_status,
+    guarded,
+    machine_for,
+    redirect,
+    respond,
+    services_of,
+    templates_of,
+    token_of,
+)
+from idp.methods import MethodError
+from idp.web.i18n import N_, LocaleCode, is_supported
+
+__all__ = [
+    "codes_download",
+    "enroll_back",
+    "enroll_codes",
+    "enroll_details",
+    "enroll_page",
+    "enroll_resend",
+    "enroll_verify",
+]
+
+_TEMPLATES: Final = {
+    Stage.CHOOSE: "login/enroll_choose.html",
+    Stage.DETAILS: "login/enroll_details.html",
+    Stage.VERIFY: "login/enroll_verify.html",
+}
+# One line each under a method's name on the chooser; the wording follows the seeds (E2).
+METHOD_HINTS: Final = {
+    "totp": N_("Recommended. The app shows a new code every 30 seconds, even without a "
+               "network connection."),
+    "sms": N_("A code by text message to a mobile phone."),
+    "voice": N_("A call to a mobile or landline phone that reads the code aloud."),
+}
+CODES_FILE_HEADING: Final = N_("Recovery codes for two-step verification")
+CODES_FILE_NOTE: Final = N_("Each code can be used once, if you lose both of your devices. "
+                            "Keep them somewhere safe.")
+
+
+def _render(request: Request, view: EnrollView, *, error: Exception | None = None,
+            values: dict[str, str] | None = None, notice: bool = False) -> Response:
+    templates = templates_of(request)
+    problem = error or view.error
+    pending = view.pending
+    context: dict[str, Any] = {
+        "view": view,
+        "error": None if problem is None else error_message(templates, problem, view.locale),
+        "error_code": getattr(problem, "code", None),
+        "values": values or {},
+        "hints": METHOD_HINTS,
+        "refusals": {refused.id: error_message(templates, refused.error, view.locale)
+                     for refused in view.refused},
+        "voice_offered": any(choice.id == "voice" for choice in view.choices),
+        "resent": notice and problem is None,
+        "cooldown_s": 0 if pending is None else seconds_until(pending.resend_at),
+    }
+    status = 200 if error is None else error_status(error)
+    return templates.render(request, _TEMPLATES[view.stage], context, status=status)
+
+
+def _show(request: Request, stage: Stage, notice: bool = False) -> Response:
+    """The page of ``stage`` if the transaction is there, else a redirect to its stage. An
+    expired pending enrollment is explained on the chooser, wherever it was noticed."""
+    machine = machine_for(request, services_of(request))
+    view = machine.enroll_view(token_of(request, machine), browser_of(request))
+    if view.stage is not stage and view.error is None:
+        return redirect(STAGE_URLS[view.stage])
+    return _render(request, view, notice=notice)
+
+
+async def enroll_page(request: Request) -> Response:
+    """``/login/enroll``: why (E1), and the choice of a method for the role."""
+    machine = machine_for(request, services_of(request))
+    if request.method == "POST":
+        form = await templates_of(request).csrf.protect(request, "login-enroll")
+        method_id, form_id = field(form, "method", 64), field(form, "tx")
+
+        def submit() -> Response:
+            token = token_of(request, machine)
+            browser = browser_of(request)
+            try:
+                machine.choose_method(token, form_id, method_id, browser)
+            except MethodError as exc:
+                return _render(request, machine.enroll_view(token, browser), error=exc)
+            view = machine.enroll_view(token, browser)
+            return redirect(STAGE_URLS[view.stage])
+
+        return await guarded(request, submit)
+    return await guarded(request, lambda: _show(request, Stage.CHOOSE))
+
+
+async def enroll_details(request: Request) -> Response:
+    """``/login/enroll/details``: the phone number (E4, E5: refusals explained; a number
+    that can't receive SMS is offered a voice call instead)."""
+    machine = machine_for(request, services_of(request))
+    if request.method == "POST":
+        form = await templates_of(request).csrf.protect(request, "login-enroll-details")
+        values = {"phone": field(form, "phone", 64)}
+        method_id = field(form, "method", 64) or None
+        form_id = field(form, "tx")
+
+        def submit() -> Response:
+            token = token_of(request, machine)
+            browser = browser_of(request)
+            try:
+                machine.submit_details(token, form_id, values, browser, method_id=method_id)
+            except MethodError as exc:
+                view = machine.enroll_view(token, browser)
+                return _render(request, view, error=exc, values=values)
+            return redirect(STAGE_URLS[Stage.VERIFY])
+
+        return await guarded(request, submit)
+    return await guarded(request, lambda: _show(request, Stage.DETAILS))
+
+
+async def enroll_verify(request: Request) -> Response:
+    """``/login/enroll/verify``: the QR code and secret (E6) or "we sent a code to ...", and
+    the code that proves the method (E2)."""
+    machine = machine_for(request, services_of(request))
+    if request.method == "POST":
+        form = await templates_of(request).csrf.protect(request, "login-enroll-verify")
+        code, form_id = field(form, "code", 64), field(form, "tx")
+
+        def submit() -> Response:
+            token = token_of(request, machine)
+            browser = browser_of(request)
+            try:
+                outcome = machine.verify_enrollment(token, form_id, code, browser)
+            except MethodError as exc:
+                return _render(request, machine.enroll_view(token, browser), error=exc)
+            return respond(machine, outcome)
+
+        return await guarded(request, submit)
+    resent = request.query_params.get("sent") == "1"
+    return await guarded(request, lambda: _show(request, Stage.VERIFY, resent))
+
+
+async def enroll_resend(request: Request) -> Response:
+    machine = machine_for(request, services_of(request))
+    form = await templates_of(request).csrf.protect(request, "login-enroll-resend")
+    form_id = field(form, "tx")
+
+    def submit() -> Response:
+        token = token_of(request, machine)
+        browser = browser_of(request)
+        try:
+            machine.enroll_resend(token, form_id, browser)
+        except MethodError as exc:
+            return _render(request, machine.enroll_view(token, browser), error=exc)
+        return redirect(STAGE_URLS[Stage.VERIFY] + "?sent=1")
+
+    return await guarded(request, submit)
+
+
+async def enroll_back(request: Request) -> Response:
+    """The "choose another method" button: drops the pending enrollment of this role."""
+    machine = machine_for(request, services_of(request))
+    form = await templates_of(request).csrf.protect(request, "login-enroll-back")
+    form_id = field(form, "tx")
+
+    def submit() -> Response:
+        machine.enroll_back(token_of(request, machine), form_id, browser_of(request))
+        return redirect(STAGE_URLS[Stage.CHOOSE])
+
+    return await guarded(request, submit)
+
+
+async def enroll_codes(request: Request) -> Response:
+    """``/login/enroll/codes``: the recovery codes, once (E7); continuing ends the journey,
+    trusting this browser if the box is ticked (T1)."""
+    services = services_of(request)
+    machine = machine_for(request, services)
+    templates = templates_of(request)
+    if request.method == "POST":
+        form = await templates.csrf.protect(request, "login-codes")
+        trust, form_id = field(form, "trust") == "1", field(form, "tx")
+
+        def submit() -> Response:
+            outcome = machine.finish_enrollment(
+                token_of(request, machine), form_id, trust, browser_of(request),
+                current_session(request, services),
+            )
+            return respond(machine, outcome)
+
+        return await guarded(request, submit)
+
+    def show() -> Response:
+        view = machine.codes_view(token_of(request, machine), browser_of(request))
+        return templates.render(request, "login/enroll_codes.html", {"view": view})
+
+    return await guarded(request, show)
+
+
+async def codes_download(request: Request) -> Response:
+    """The recovery codes as a text file, only while the transaction holds them."""
+    machine = machine_for(request, services_of(request))
+    templates = templates_of(request)
+    form = await templates.csrf.protect(request, "login-codes-download")
+    form_id = field(form, "tx")
+
+    def download() -> Response:
+        view = machine.codes_view(token_of(request, machine), browser_of(request))
+        codes = machine.download_codes(token_of(request, machine), form_id)
+        lang: LocaleCode = view.locale if is_supported(view.locale) else "en"
+        text = "\n".join((
+            f"{templates.settings.ui.service_name} - "
+            f"{templates.catalogues.gettext(lang, CODES_FILE_HEADING)}",
+            "",
+            *codes,
+            "",
+            templates.catalogues.gettext(lang, CODES_FILE_NOTE),
+            "",
+        ))
+        return PlainTextResponse(text, headers={
+            "Content-Disposition": 'attachment; filename="recovery-codes.txt"',
+        })
+
+    return await guarded(request, download)

@@ -1,0 +1,31 @@
+"""Fixtures of the sign-in tests: the whole application on a real loopback server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.login.helpers import Browser, Person, Site, create_user, enroll, serve
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    with serve(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def visitor(site: Site) -> Iterator[Browser]:
+    opened = site.browser()
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def person(site: Site) -> Person:
+    """An enrolled person: authenticator app primary, SMS backup."""
+    return enroll(site.services, site.outbox, create_user(site.services, "seller@example.com"))

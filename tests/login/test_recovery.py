@@ -1,0 +1,83 @@
+"""Both devices lost (C3): a recovery code signs the person in once and takes them straight
+to setting up two new methods; a used code, or any code of the old set, is refused."""
+
+from __future__ import annotations
+
+from idp.methods import MethodUser
+from tests.login.helpers import (
+    PASSWORD,
+    Authenticator,
+    Browser,
+    Person,
+    Site,
+    recovery_codes_on_page,
+    secret_on_page,
+)
+from tests.web.html import elements, visible_text
+
+
+def to_recovery_page(browser: Browser, person: Person) -> None:
+    browser.http.cookies.delete("nidan_sid")
+    browser.go("/login")
+    page = browser.submit("/login", email=person.email, password=PASSWORD)
+    links = [a for a in elements(page.text, "a") if a.get("href") == "/login/recovery"]
+    assert len(links) == 1
+    browser.go("/login/recovery")
+
+
+def test_a_recovery_code_leads_straight_to_setting_up_both_methods(site: Site,
+                                                                  visitor: Browser,
+                                                                  person: Person) -> None:
+    # covers C3, E2, E7
+    old_codes = person.recovery_codes
+    to_recovery_page(visitor, person)
+    wrong = visitor.submit("/login/recovery", code="AAAAA-AAAAA")
+    assert wrong.status_code == 400
+    assert "That code is not right" in visible_text(wrong.text)
+    page = visitor.submit("/login/recovery", code=old_codes[0].lower().replace("-", ""))
+    assert str(page.url).endswith("/login/enroll")
+    assert "You signed in with a recovery code" in visible_text(page.text)
+    assert site.services.methods.credentials(person_user(person)) == {}  # reset
+    assert site.audited("login.recovery.used")[-1]["user_id"] == person.user.id
+    assert visitor.whoami() is None  # not signed in until both are set up
+    page = visitor.submit("/login/enroll", method="totp")
+    app = Authenticator(secret_on_page(page.text))
+    visitor.submit("/login/enroll/verify", code=app.code())
+    visitor.submit("/login/enroll", method="sms")
+    visitor.submit("/login/enroll/details", phone="070-1212-3434")
+    page = visitor.submit("/login/enroll/verify", code=site.outbox.code("+817012123434"))
+    new_codes = recovery_codes_on_page(page.text)
+    assert len(new_codes) == len(old_codes)
+    assert not set(new_codes) & set(old_codes)
+    done = visitor.submit("/login/enroll/codes", follow=False)
+    assert done.status_code == 303
+    session = visitor.whoami()
+    assert session is not None
+    assert session["amr"] == ["pwd", "otp", "sms", "mfa"]
+    assert site.audited("login.succeeded")[-1]["recovery"] is True
+
+
+def test_a_used_recovery_code_and_the_old_set_are_refused(site: Site, visitor: Browser,
+                                                          person: Person) -> None:
+    # covers C3
+    used = person.recovery_codes[0]
+    to_recovery_page(visitor, person)
+    visitor.submit("/login/recovery", code=used)
+    page = visitor.submit("/login/enroll", method="sms")
+    visitor.submit("/login/enroll/details", phone="070-5656-7878")
+    visitor.submit("/login/enroll/verify", code=site.outbox.code("+817056567878"))
+    visitor.submit("/login/enroll", method="voice")
+    visitor.submit("/login/enroll/details", phone="06-6123-4567")
+    visitor.submit("/login/enroll/verify", code=site.outbox.code("+81661234567"))
+    assert visitor.submit("/login/enroll/codes", follow=False).status_code == 303
+    to_recovery_page(visitor, person)
+    for code in (used, person.recovery_codes[1]):
+        refused = visitor.submit("/login/recovery", code=code)
+        assert refused.status_code == 400, code
+        assert "That code is not right" in visible_text(refused.text)
+    assert visitor.whoami() is None
+    assert page.status_code == 200
+
+
+def person_user(person: Person) -> MethodUser:
+    return MethodUser(id=person.user.id, email=person.email)
