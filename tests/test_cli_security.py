@@ -109,8 +109,10 @@ def test_devices_list_and_revoke(
     shown = idp("users", "show", "seller@example.com")
     assert "warning: this account has many trusted browsers" in shown.stdout
     one = listed[0]["device_id"]
-    assert idp("devices", "revoke", "seller@example.com", one).returncode == 0
-    assert_one_clear_error(idp("devices", "revoke", "seller@example.com", one), "no trusted")
+    # "--": a device id may begin with "-", which would read as an option.
+    assert idp("devices", "revoke", "seller@example.com", "--", one).returncode == 0
+    assert_one_clear_error(idp("devices", "revoke", "seller@example.com", "--", one),
+                           "no trusted")
     revoked = idp("devices", "revoke", "seller@example.com", "--all")
     assert "revoked 3 trusted browser(s)" in revoked.stdout
     assert idp("devices", "list", "seller@example.com").stdout == ""
@@ -136,3 +138,11 @@ def test_new_and_rotated_data_key(idp: Idp, tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["enrolled"] is True
     assert_one_clear_error(idp("keys", "new-data-key", "--id", "bad id!"), "key id")
+
+
+def test_unlock_command(idp: Idp, tmp_path: Path) -> None:
+    # covers S4 (the operator's way out of a hard stop)
+    import_one(idp, tmp_path)
+    result = idp("users", "unlock", "seller@example.com")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "seller@example.com: nothing to unlock"

@@ -108,3 +108,16 @@ def test_fresh_second_factor_window(services: Services, settings: Settings) -> N
     trusted, _ = sessions.create(user_id="u", epoch=1, amr=("pwd",), acr="b",
                                  auth_time=clock.now, second_factor_at=None)
     assert not trusted.fresh_second_factor(600, now=clock.now)
+
+
+def test_update_never_brings_an_ended_session_back(services: Services, settings: Settings) -> None:
+    sessions = make(services, settings, Clock())
+    session, cookie = sessions.create(user_id="u", epoch=1, amr=("pwd",), acr="a", auth_time=0,
+                                      second_factor_at=None)
+    rebound = sessions.update(session, epoch=2)
+    assert rebound is not None
+    assert rebound.epoch == 2
+    assert sessions.current(cookie.value, user_epoch=lambda _u: 2) is not None
+    sessions.end(session, reason="logout")
+    assert sessions.update(session, epoch=3) is None
+    assert sessions.current(cookie.value, user_epoch=lambda _u: 3) is None

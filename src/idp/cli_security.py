@@ -18,6 +18,7 @@ import click
 from idp.app import Services, method_user
 from idp.cli_common import State, fail, pass_state
 from idp.crypto import DataKeys, generate_data_key
+from idp.login import unlock
 from idp.methods.credentials import rotate_data_key
 
 __all__ = ["register"]
@@ -85,6 +86,15 @@ def register(main: click.Group) -> None:
         """Show a user with methods and trusted browsers (never a secret)."""
         with state.services() as services:
             print_user(user_report(services, email), as_json)
+
+    @users.command("unlock")
+    @click.argument("email")
+    @pass_state
+    def users_unlock(state: State, email: str) -> None:
+        """Clear the password limits of EMAIL (delay, lock, hard stop; BEHAVIOUR S4)."""
+        with state.services() as services:
+            cleared = unlock(services, email, actor="cli")
+        click.echo(f"unlocked {email}" if cleared else f"{email}: nothing to unlock")
 
     @users.command("reset-2sv")
     @click.argument("email")

@@ -22,7 +22,7 @@ from typing import Any
 
 from idp.observability import Audit
 from idp.settings import Settings
-from idp.store import Store, dump_record, load_record
+from idp.store import Store, StoreError, dump_record, load_record
 
 __all__ = ["SessionCookie", "SsoSession", "SsoSessions"]
 
@@ -30,6 +30,7 @@ TOKEN_BYTES = 32  # 256 bits: OWASP Session Management, at least 64 bits of entr
 SID_BYTES = 16
 # last_seen is written at most this often, so a busy session costs one read per request.
 TOUCH_EVERY_S = 60.0
+_MAX_CAS_ATTEMPTS = 20
 
 
 def _token_hash(token: str) -> str:
@@ -148,12 +149,22 @@ class SsoSessions:
 
     # -- changing ----------------------------------------------------------------------
 
-    def update(self, session: SsoSession, **changes: Any) -> SsoSession:
-        """Record a step-up (new amr/acr/second_factor_at) or a re-bind to a new epoch."""
-        updated = replace(session, **changes)
-        remaining = max(1.0, self._absolute_s - (self._clock() - session.created))
-        self._store.set(_session_key(session.token_hash), self._dump(updated), ttl=remaining)
-        return updated
+    def update(self, session: SsoSession, **changes: Any) -> SsoSession | None:
+        """Record a step-up (new amr/acr/second_factor_at) or a re-bind to a new epoch.
+
+        Compare-and-set on the stored record: a session ended meanwhile (logout, expiry, an
+        epoch check by another request) is never brought back; ``None`` says so."""
+        key = _session_key(session.token_hash)
+        for _ in range(_MAX_CAS_ATTEMPTS):
+            raw = self._store.get(key)
+            current = self._parse(raw, session.token_hash)
+            if raw is None or current is None:
+                return None
+            updated = replace(current, **changes)
+            remaining = max(1.0, self._absolute_s - (self._clock() - current.created))
+            if self._store.cas(key, raw, self._dump(updated), ttl=remaining):
+                return updated
+        raise StoreError("the session kept changing; try again")
 
     def add_client(self, session: SsoSession, client_id: str) -> None:
         self._store.sadd(_clients_key(session.sid), client_id, ttl=self._absolute_s)
@@ -189,7 +200,11 @@ class SsoSessions:
     # -- records -----------------------------------------------------------------------
 
     def _load(self, token_hash: str) -> SsoSession | None:
-        data = load_record(self._store.get(_session_key(token_hash)))
+        return self._parse(self._store.get(_session_key(token_hash)), token_hash)
+
+    @staticmethod
+    def _parse(raw: bytes | None, token_hash: str) -> SsoSession | None:
+        data = load_record(raw)
         if data is None:
             return None
         data.pop("v", None)

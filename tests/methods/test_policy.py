@@ -139,7 +139,7 @@ def test_a_single_role_is_checked_against_its_list_only() -> None:
 def test_role_not_allowed_names_the_role_in_both_languages() -> None:
     error = RoleNotAllowed(role="backup")
     assert "backup" in error.message("en")
-    assert "予備" in error.message("ja")
+    assert "バックアップ手段" in error.message("ja")
 
 
 def test_choosable_applies_e3_against_the_other_role() -> None:

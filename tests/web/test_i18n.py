@@ -289,7 +289,7 @@ def test_method_errors_are_shown_in_the_persons_language(catalogues: Catalogues)
     assert "5分後" in catalogues.message_for(TooManyTries(retry_after_s=300), "ja")
     wrong = catalogues.message_for(WrongCode(tries_left=2), "ja")
     assert wrong.startswith("コードが正しくありません")
-    assert "メイン" in catalogues.message_for(RoleNotAllowed(role="primary"), "ja")
+    assert "第一手段" in catalogues.message_for(RoleNotAllowed(role="primary"), "ja")
 
 
 class _PluginError:

@@ -68,9 +68,10 @@ class Person:
             return
         self.user = current
         if self.session.epoch != current.security_epoch:
-            self.session = self.services.sessions.update(
-                self.session, epoch=current.security_epoch
-            )
+            updated = self.services.sessions.update(self.session, epoch=current.security_epoch)
+            # None: the session ended meanwhile; the next request starts a sign-in.
+            if updated is not None:
+                self.session = updated
 
 
 def _find(request: Request, services: Services) -> tuple[SsoSession, User] | None:

@@ -216,14 +216,17 @@ class JourneyCore:
         else:
             acr, amr = ACR_TRUSTED_BROWSER, (AMR_PASSWORD,)
         assert tx.auth_time is not None
+        updated = None
         if session is not None and session.user_id == user.id:
+            # None when the session ended meanwhile: then a new one is made below.
             updated = services.sessions.update(
                 session, auth_time=tx.auth_time, amr=amr, acr=acr, epoch=user.security_epoch,
                 second_factor_at=tx.second_factor_at or session.second_factor_at,
             )
+        if updated is not None:
             completion = Completion(tx.resume, updated, None, acr, amr)
         else:
-            if session is not None:
+            if session is not None and session.user_id != user.id:
                 services.sessions.end(session, reason="replaced")
             created, cookie = services.sessions.create(
                 user_id=user.id, epoch=user.security_epoch, amr=amr, acr=acr,

@@ -42,7 +42,8 @@ __all__ = [
 LOCALES = ("en", "ja")
 _ROLE_LABELS = {
     "en": {"primary": "main", "backup": "backup"},
-    "ja": {"primary": "メイン", "backup": "予備"},
+    # The marketplace's own words for the two roles (第一手段 / バックアップ手段).
+    "ja": {"primary": "第一手段", "backup": "バックアップ手段"},
 }
 
 
@@ -128,7 +129,7 @@ class TooManyTries(MethodError):
     messages = _text(
         en="Too many wrong codes. Try again in {minutes} min, or use your backup method.",
         ja="間違ったコードの入力が多すぎます。{minutes}分後にもう一度お試しいただくか、"
-        "予備の方法をお使いください。",
+        "バックアップ手段をお使いください。",
     )
     retry_after_s: int
 
@@ -155,7 +156,7 @@ class BudgetExhausted(MethodError):
         en="Too many codes have been sent. Try again in {minutes} min, or use your backup "
         "method.",
         ja="送信されたコードが多すぎます。{minutes}分後にもう一度お試しいただくか、"
-        "予備の方法をお使いください。",
+        "バックアップ手段をお使いください。",
     )
     retry_after_s: int
     limit: str  # which budget: "user", "phone" or "country"
@@ -172,7 +173,7 @@ class MethodDisabled(MethodError):
     messages = _text(
         en="This method is locked after too many wrong codes. Use your backup method, or ask "
         "an administrator to reset it.",
-        ja="間違ったコードが続いたため、この方法はロックされています。予備の方法を使うか、"
+        ja="間違ったコードが続いたため、この方法はロックされています。バックアップ手段を使うか、"
         "管理者にリセットを依頼してください。",
     )
 
@@ -184,7 +185,7 @@ class DeliveryFailed(MethodError):
     code = "delivery_failed"
     messages = _text(
         en="We couldn't send the code. Use your backup method, or try again later.",
-        ja="コードを送信できませんでした。予備の方法を使うか、"
+        ja="コードを送信できませんでした。バックアップ手段を使うか、"
         "しばらくしてからもう一度お試しください。",
     )
 
@@ -282,7 +283,7 @@ class SamePhoneTwice(EnrollmentInvalid):
     code = "same_phone_twice"
     messages = _text(
         en="Your backup must use a different phone number from your main method.",
-        ja="予備の方法には、メインの方法とは別の電話番号を登録してください。",
+        ja="バックアップ手段には、第一手段とは別の電話番号を登録してください。",
     )
 
 
@@ -293,7 +294,7 @@ class AppBothRoles(EnrollmentInvalid):
     messages = _text(
         en="An authenticator app can't be both your main and your backup method: choose a "
         "phone (text message or voice call) for one of them.",
-        ja="認証アプリをメインと予備の両方に使うことはできません。どちらかに電話"
+        ja="第一手段とバックアップ手段の両方に認証アプリを使用することはできません。どちらかに電話"
         "（SMSまたは音声通話）を選んでください。",
     )
 
@@ -304,7 +305,7 @@ class RoleNotAllowed(EnrollmentInvalid):
     code = "role_not_allowed"
     messages = _text(
         en="This method can't be chosen as your {role_label} method.",
-        ja="この方法は{role_label}の方法として選択できません。",
+        ja="この方法は{role_label}として選択できません。",
     )
     role: str
 

@@ -117,6 +117,19 @@ ERROR_MESSAGES: Final[Mapping[str, str]] = {
     "budget_exhausted": N_(
         "Too many codes have been sent. Try again in {minutes} min, or use your backup method."
     ),
+    "method_error": N_("Something went wrong with this method. Please try again."),
+    "method_not_enabled": N_("This method is not available."),
+    "not_enrolled": N_("This method is not set up."),
+    "too_few_methods": N_(
+        "You need two verified methods. Set up a replacement instead of removing this one."
+    ),
+    "enrollment_expired": N_("The setup took too long. Please start again."),
+    "enrollment_invalid": N_("This can't be set up. Check what you entered and try again."),
+    "phone_not_supported": N_(
+        "This kind of number (premium-rate, toll-free, pager, ...) can't be used. Use a "
+        "mobile or landline number."
+    ),
+    "phone_region_not_allowed": N_("Phone numbers from this country can't be used here."),
     # S4: one message whatever failed (unknown account, wrong password), and one for a lock.
     "invalid_credentials": N_(
         "The sign-in details you entered are not correct. Check them and try again."
@@ -253,7 +266,7 @@ class Catalogues:
                 for message in part:
                     if not message.id:
                         continue  # the header
-                    if message.id in catalog:
+                    if catalog.get(message.id, context=message.context) is not None:
                         raise ValueError(f"{extra}: msgid {message.id!r} is already defined")
                     catalog[message.id] = message
             catalogs[code] = catalog

@@ -46,11 +46,22 @@
     tick();
   }
 
+  // A print button is hidden until script can make it work: without script the page says
+  // to use the browser's own Print command.
+  function initPrint() {
+    var buttons = document.querySelectorAll("[data-print]");
+    for (var i = 0; i < buttons.length; i += 1) {
+      buttons[i].hidden = false;
+      buttons[i].addEventListener("click", function () { window.print(); });
+    }
+  }
+
   function init() {
     var elements = document.querySelectorAll("[data-countdown]");
     for (var i = 0; i < elements.length; i += 1) {
       startCountdown(elements[i]);
     }
+    initPrint();
   }
 
   if (document.readyState === "loading") {
