@@ -176,3 +176,31 @@ def test_wrong_passwords_leave_the_code_tries_alone(site: Site, visitor: Browser
     assert person.app is not None
     assert visitor.submit("/login/code", follow=False, code=person.app.code()).status_code == 303
     assert site.audited("method.verify.failed") == []
+
+
+def test_a_lock_holds_the_account_ip_pair_and_the_hard_stop_the_account(tmp_path: Path) -> None:
+    # covers S4: a stranger hammering an address cannot lock its owner out elsewhere, but
+    # guesses from many addresses still add up to the account's hard stop.
+    limits: dict[str, object] = {"password_delay_after": 50, "password_lock_after": 3,
+                                 "password_hard_stop": 5}
+    with serve(tmp_path, limits=limits) as site:
+        create_user(site.services, "pair@example.com")
+        stranger, owner = site.browser(), site.browser(local_address="127.0.0.2")
+        third = site.browser(local_address="127.0.0.3")
+        try:
+            for n in range(3):
+                last = attempt(stranger, "pair@example.com", f"nope-{n}")
+            assert last.status_code == 429
+            assert LOCKED in shown(attempt(stranger, "pair@example.com", PASSWORD))
+            # The owner, from their own address, is not locked out.
+            assert str(attempt(owner, "pair@example.com", PASSWORD).url).endswith(
+                "/login/enroll")
+            # Failures from everywhere count towards the hard stop (5 in a row).
+            for n in range(4):
+                attempt(owner if n % 2 else third, "pair@example.com", f"again-{n}")
+            attempt(third, "pair@example.com", "again-last")
+            assert site.audited("login.locked")[-1]["kind"] == "stopped"
+            assert LOCKED in shown(attempt(owner, "pair@example.com", PASSWORD))
+        finally:
+            for browser in (stranger, owner, third):
+                browser.close()

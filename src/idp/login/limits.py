@@ -2,17 +2,20 @@
 
 Figures come from ``[limits]``:
 
-- Per account: after ``password_delay_after`` (5) consecutive failures each further attempt
-  must wait a growing delay (1 s, 2 s, 4 s ... at most :data:`MAX_DELAY_S`); the person is
-  told "try again in N s". Nothing sleeps on the server: an early attempt is refused without
-  checking the password. At every ``password_lock_after`` (10) failures the account is locked
-  for ``password_lock_s`` (15 min).
+- Per account and IP address (BEHAVIOUR S4: "lock the account/IP pair"): after
+  ``password_delay_after`` (5) consecutive failures each further attempt must wait a growing
+  delay (1 s, 2 s, 4 s ... at most :data:`MAX_DELAY_S`); the person is told "try again in
+  N s". Nothing sleeps on the server: an early attempt is refused without checking the
+  password. At every ``password_lock_after`` (10) failures the pair is locked for
+  ``password_lock_s`` (15 min). Keyed by the pair, so a stranger hammering an address from
+  elsewhere cannot lock its owner out.
 - Per IP address: at most ``password_per_ip_per_minute`` (30) failures a minute, whatever
   the accounts; beyond that every attempt from the address waits for the minute to end.
-- Hard stop: ``password_hard_stop`` (100) consecutive failures lock the account until an
-  operator unlocks it (:func:`unlock`, ``idp users unlock EMAIL``).
+- Per account, from everywhere: ``password_hard_stop`` (100) consecutive failures lock the
+  account until an operator unlocks it (:func:`unlock`, ``idp users unlock EMAIL``): the
+  bound NIST SP 800-63B 5.2.2 sets on guesses against one account, however distributed.
 
-A success clears the account's failures. Counters are keyed by a keyed hash of the
+A success clears the account's failures and its pair's. Counters are keyed by a keyed hash of the
 *normalised email typed*, not by user id, so an address with no account is slowed down and
 locked exactly like one with an account: the limits never reveal whether an account exists
 (S4), and the Store never holds the addresses people mistyped. These counters are separate
@@ -94,6 +97,11 @@ class PasswordLimits:
     def subject(self, email: str) -> str:
         return email_subject(self._secret, email)
 
+    def _pair(self, subject: str, ip: str | None) -> str:
+        # The address is hashed too: these keys outlive the IP's one-minute counter.
+        digest = hmac.new(self._secret, (ip or "-").encode(), hashlib.sha256).hexdigest()
+        return f"{subject}:{digest[:16]}"
+
     # -- keys -----------------------------------------------------------------------------
 
     @staticmethod
@@ -121,17 +129,18 @@ class PasswordLimits:
     def check(self, subject: str, ip: str | None) -> Refusal | None:
         """Whether an attempt for ``subject`` from ``ip`` may be looked at now."""
         store = self._store
+        pair = self._pair(subject, ip)
         if store.get(self._stop(subject)) is not None:
             return Refusal("stopped", None)
-        if store.get(self._lock(subject)) is not None:
-            return Refusal("locked", _seconds(store.ttl(self._lock(subject)),
+        if store.get(self._lock(pair)) is not None:
+            return Refusal("locked", _seconds(store.ttl(self._lock(pair)),
                                               self._limits.password_lock_s))
         if ip:
             raw = store.get(self._ip(ip))
             if raw is not None and int(raw) >= self._limits.password_per_ip_per_minute:
                 return Refusal("ip", _seconds(store.ttl(self._ip(ip)), IP_WINDOW_S))
-        if store.get(self._delay(subject)) is not None:
-            return Refusal("delay", _seconds(store.ttl(self._delay(subject)), 1))
+        if store.get(self._delay(pair)) is not None:
+            return Refusal("delay", _seconds(store.ttl(self._delay(pair)), 1))
         return None
 
     def failures(self, subject: str) -> int:
@@ -147,27 +156,32 @@ class PasswordLimits:
         store = self._store
         if ip:
             store.incr(self._ip(ip), 1, ttl=IP_WINDOW_S)
+        pair = self._pair(subject, ip)
         count = store.incr(self._fails(subject), 1, ttl=FAILURE_MEMORY_S)
+        pair_count = store.incr(self._fails(pair), 1, ttl=FAILURE_MEMORY_S)
         if count >= limits.password_hard_stop:
             store.set(self._stop(subject), b"1")
             return count, Refusal("stopped", None)
-        if count % limits.password_lock_after == 0:
-            store.set(self._lock(subject), b"1", ttl=limits.password_lock_s)
+        if pair_count % limits.password_lock_after == 0:
+            store.set(self._lock(pair), b"1", ttl=limits.password_lock_s)
             return count, Refusal("locked", limits.password_lock_s)
-        if count >= limits.password_delay_after:
-            delay = min(MAX_DELAY_S, 2 ** (count - limits.password_delay_after))
-            store.set(self._delay(subject), b"1", ttl=delay)
+        if pair_count >= limits.password_delay_after:
+            delay = min(MAX_DELAY_S, 2 ** (pair_count - limits.password_delay_after))
+            store.set(self._delay(pair), b"1", ttl=delay)
             return count, Refusal("delay", delay)
         return count, None
 
-    def succeeded(self, subject: str) -> None:
-        """A right password: the account's failures start again (the IP's minute stays)."""
-        self._store.delete(self._fails(subject))
-        self._store.delete(self._delay(subject))
+    def succeeded(self, subject: str, ip: str | None) -> None:
+        """A right password: the account's and the pair's failures start again (the IP's
+        minute stays)."""
+        pair = self._pair(subject, ip)
+        for key in (self._fails(subject), self._fails(pair), self._delay(pair)):
+            self._store.delete(key)
 
     def unlock(self, subject: str) -> bool:
         """Clear every password limit of ``subject`` (operator). ``True`` if any was set."""
-        return any([self._store.delete(key) for key in (
-            self._fails(subject), self._delay(subject), self._lock(subject),
-            self._stop(subject),
-        )])
+        keys = [self._fails(subject), self._stop(subject)]
+        # Every pair of this account, from whatever address (an admin path: a scan is fine).
+        for kind in ("fails", "delay", "lock"):
+            keys.extend(self._store.scan(f"{PREFIX}{kind}:{subject}:"))
+        return any([self._store.delete(key) for key in keys])

@@ -138,7 +138,7 @@ class LoginMachine(EnrollmentSteps):
         if not ok:
             self._password_failed(subject, user, reason, browser)
         assert user is not None
-        self.limits.succeeded(subject)
+        self.limits.succeeded(subject, browser.ip)
         services.audit.emit("login.password.succeeded", user_id=user.id, ip=browser.ip,
                             client_id=held.tx.client_id)
         held = self.save(held, user_id=user.id, epoch=user.security_epoch,
