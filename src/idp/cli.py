@@ -22,6 +22,7 @@ from idp.cli_common import EXIT_USAGE, State, fail, pass_state, with_config_opti
 from idp.cli_security import register as register_security_commands
 from idp.devmode import prepare_dev
 from idp.methods import MethodError
+from idp.oidc.cli import register as register_oidc_commands
 from idp.settings import SettingsError
 from idp.store import StoreError
 
@@ -103,7 +104,7 @@ def check_config(state: State) -> None:
     data = _masked(settings.model_dump(by_alias=True))
     data["methods"] = _mask_plugin_secrets(data["methods"])
     data["delivery"] = _mask_plugin_secrets(data["delivery"])
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True, default=str))
     click.echo("configuration is valid", err=True)
 
 
@@ -264,3 +265,4 @@ def users_import(state: State, file: Path) -> None:
 
 
 register_security_commands(main)
+register_oidc_commands(main)  # after the security commands: it adds to their `keys` group

@@ -109,11 +109,13 @@ def register(main: click.Group) -> None:
                 click.confirm(f"Reset two-step verification of {user.email}?", abort=True)
             removed = services.methods.reset(user.id, actor="cli")
             browsers = services.devices.revoke_all(user.id, actor="cli", reason="reset-2sv")
-            ended = services.sessions.end_all(user.id, reason="reset-2sv", actor="cli")
+            # Ends every session, revokes their grants, queues back-channel logout to the
+            # clients they served (the running servers deliver it).
+            queued = services.oidc.logout.end_all(user.id, reason="reset-2sv", actor="cli")
             services.accounts.bump_epoch(user.id, reason="reset-2sv", actor="cli")
             services.audit.emit("user.reset_2sv", user_id=user.id, actor="cli")
         click.echo(f"reset {user.email}: {removed} method(s) removed, {browsers} trusted "
-                   f"browser(s) and {len(ended)} session(s) ended")
+                   f"browser(s) revoked, sessions ended, {queued} client logout(s) queued")
 
     @main.group()
     def devices() -> None:
@@ -156,7 +158,7 @@ def register(main: click.Group) -> None:
 
     @main.group()
     def keys() -> None:
-        """Data keys (secrets at rest)."""
+        """Data keys (secrets at rest) and token signing keys."""
 
     @keys.command("new-data-key")
     @click.option("--id", "kid", default=lambda: time.strftime("k%Y%m%d"),

@@ -35,6 +35,7 @@ __all__ = [
     "LifetimeSettings",
     "LimitSettings",
     "LoggingSettings",
+    "OidcSettings",
     "PasswordSettings",
     "SecretSettings",
     "ServerSettings",
@@ -264,6 +265,33 @@ class LoggingSettings(ConfigModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class OidcSettings(ConfigModel):
+    """The ``[oidc]`` section. Every value has a safe default."""
+
+    # Clients declared by the operator (TOML, [[client]] tables). A missing file at the
+    # default path means "none"; a missing file named explicitly is an error.
+    clients_file: Path | None = Path("config/clients.toml")
+    # ID token lifetime when a client sets none. Short: an RP checks it once, at sign-in.
+    id_token_lifetime_s: int = Field(default=600, ge=60, le=24 * 3600)
+    # A new signing key is published in the JWKS this long before it signs anything, so
+    # clients that cache our JWKS (max-age below) already know it when they first see it.
+    key_prepublish_s: int = Field(default=3600, ge=0, le=30 * 24 * 3600)
+    # How long clients may cache discovery and the JWKS (Cache-Control max-age).
+    jwks_max_age_s: int = Field(default=300, ge=0, le=24 * 3600)
+    # How long a person's consent to a client's scopes is remembered.
+    consent_s: int = Field(default=365 * 24 * 3600, ge=0)
+    # Back-channel logout (OIDC Back-Channel Logout 1.0 2.5): how long one POST may take,
+    # how often pending deliveries are looked at, and the retry schedule (exponential
+    # backoff from base to max, abandoned after give_up; kept in the store across restarts).
+    backchannel_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    backchannel_poll_s: float = Field(default=1.0, gt=0, le=60)
+    backchannel_retry_base_s: float = Field(default=2.0, gt=0, le=3600)
+    backchannel_retry_max_s: float = Field(default=600.0, gt=0, le=24 * 3600)
+    backchannel_give_up_s: float = Field(default=24 * 3600.0, gt=0, le=7 * 24 * 3600)
+    # A logout token is signed at each delivery attempt and valid this long (2.4: short).
+    logout_token_lifetime_s: int = Field(default=120, ge=10, le=3600)
+
+
 def _default_methods() -> dict[str, dict[str, Any]]:
     return {"totp": {}, "sms": {}, "voice": {}}
 
@@ -291,6 +319,7 @@ class Settings(BaseSettings):
     methods: dict[str, dict[str, Any]] = Field(default_factory=_default_methods)
     ui: UiSettings = Field(default_factory=UiSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
 
     _toml_data: ClassVar[dict[str, Any]] = {}
 

@@ -25,6 +25,7 @@ from pytest_playwright.pytest_playwright import CreateContextCallback
 from idp.app import Services
 from idp.settings import Settings
 from idp.web.i18n import LocaleCode
+from tests.browser.journeys import AuditTrail
 from tests.browser.pages import (
     OpenPerson,
     Person,
@@ -123,6 +124,15 @@ def outbox(nidan: LiveNidan) -> Outbox:
     return Outbox(nidan.outbox_path)
 
 
+@pytest.fixture
+def audit(services: Services) -> Iterator[AuditTrail]:
+    """The audit events the live server emits during this test (``.named(event, user_id)``)."""
+    trail = AuditTrail()
+    services.audit.listeners.append(trail.record)
+    yield trail
+    services.audit.listeners.remove(trail.record)
+
+
 @pytest.fixture(scope="session")
 def phones() -> PhoneBook:
     """Unique phone numbers: ``phones.mobile()``, ``phones.ip_phone()``, ``phones.landline()``."""
@@ -145,10 +155,11 @@ def open_person(new_context: CreateContextCallback) -> Iterator[OpenPerson]:
         user_agent: str | None = None,
         phone_screen: bool = False,
         expect_problems: bool = False,
+        javascript: bool = True,
     ) -> Person:
         person = make_person(
             new_context, lang, user_agent=user_agent, phone_screen=phone_screen,
-            expect_problems=expect_problems,
+            expect_problems=expect_problems, javascript=javascript,
         )
         people.append(person)
         return person

@@ -37,7 +37,9 @@ __all__ = [
     "open_person",
     "screenshot_folder",
     "tab_through",
+    "ui_nptext",
     "ui_ntext",
+    "ui_ptext",
     "ui_text",
 ]
 
@@ -94,6 +96,30 @@ def ui_ntext(lang: LocaleCode, singular: str, plural: str, n: int, **params: obj
     if catalogues.catalogs[lang].get(singular) is None:
         raise KeyError(f"msgid {singular!r} is not in the {lang} catalogue")
     text = catalogues.translations(lang).ngettext(singular, plural, n)
+    return text % {"num": n, **params}
+
+
+def ui_ptext(lang: LocaleCode, context: str, msgid: str, **params: object) -> str:
+    """:func:`ui_text` of a message with a context (``pgettext``: the settings pages'
+    strings carry the context ``"account"``). Raises KeyError like :func:`ui_text`."""
+    catalogues = _catalogues()
+    message = catalogues.catalogs[lang].get(msgid, context=context)
+    if message is None:
+        raise KeyError(f"msgid {msgid!r} (context {context!r}) is not in the {lang} catalogue")
+    if lang != "en" and not message.string:
+        raise KeyError(f"msgid {msgid!r} (context {context!r}) has no {lang} translation")
+    text = str(catalogues.translations(lang).pgettext(context, msgid))
+    return text % params if params else text
+
+
+def ui_nptext(
+    lang: LocaleCode, context: str, singular: str, plural: str, n: int, **params: object
+) -> str:
+    """Plural form of :func:`ui_ptext` (``num`` is filled with ``n``)."""
+    catalogues = _catalogues()
+    if catalogues.catalogs[lang].get(singular, context=context) is None:
+        raise KeyError(f"msgid {singular!r} (context {context!r}) is not in the {lang} catalogue")
+    text = str(catalogues.translations(lang).npgettext(context, singular, plural, n))
     return text % {"num": n, **params}
 
 
@@ -179,6 +205,7 @@ class OpenPerson(Protocol):
         user_agent: str | None = None,
         phone_screen: bool = False,
         expect_problems: bool = False,
+        javascript: bool = True,
     ) -> Person: ...
 
 
@@ -189,9 +216,11 @@ def open_person(
     user_agent: str | None = None,
     phone_screen: bool = False,
     expect_problems: bool = False,
+    javascript: bool = True,
 ) -> Person:
     """A new browser context speaking ``lang`` (locale and Accept-Language), optionally with
-    another User-Agent (:data:`USER_AGENTS`) or a phone-sized touch screen. Made through
+    another User-Agent (:data:`USER_AGENTS`), a phone-sized touch screen, or script turned
+    off (``javascript=False``: the pages must work without it). Made through
     pytest-playwright's ``new_context``, so ``--tracing``/``--video``/``--screenshot`` work
     and the context is closed after the test."""
     context = new_context(
@@ -201,6 +230,7 @@ def open_person(
         viewport=PHONE_SCREEN if phone_screen else None,
         is_mobile=phone_screen or None,
         has_touch=phone_screen or None,
+        java_script_enabled=javascript,
     )
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     problems = PageProblems()

@@ -180,6 +180,12 @@ class Phone:
         digits = self.national.lstrip("0").replace("-", " ")
         return f"+81 {digits}"
 
+    @property
+    def masked(self) -> str:
+        """The number as pages show it to its owner: ``+81 90-****-0001`` (the first two
+        digits after the country code and the last four)."""
+        return parse_phone(self.national, _REGION).masked
+
 
 class PhoneBook:
     """Unique Japanese numbers for one run: each call gives a number nobody else used.

@@ -115,7 +115,7 @@ async def sign_out(request: Request) -> Response:
     await templates.csrf.protect(request, SIGN_OUT_PURPOSE)
     if person is not None:
         await run_in_threadpool(
-            services.sessions.end, person.session, reason="signed_out", actor=ACTOR
+            services.oidc.logout.end, person.session, reason="signed_out", actor=ACTOR
         )
         locale = person.locale
     else:

@@ -210,7 +210,7 @@ class TooFewMethods(MethodError):
     code = "too_few_methods"
     messages = _text(
         en="You need two verified methods. Set up a replacement instead of removing this one.",
-        ja="確認方法は2つ必要です。削除する代わりに、別の方法に変更してください。",
+        ja="第一手段とバックアップ手段の2つが必要です。削除する代わりに、別の方法に変更してください。",
     )
 
 

@@ -1,0 +1,285 @@
+"""The authorization endpoint's journey (DESIGN "Data path" steps 1 and 5).
+
+1. An unknown client or an unregistered redirect URI gets an error page, never a redirect.
+2. authlib validates the rest (response type, scope, PKCE, nonce); errors go back to the
+   client with ``state`` and ``iss``.
+3. The browser's SSO session is weighed against the request (``prompt``, ``max_age``,
+   ``acr_values``, ``id_token_hint``). Not enough: the validated request is saved (single
+   use, the login transaction's lifetime) and the sign-in journey starts; it comes back to
+   ``/authorize/resume``, which checks the session now suffices (else an error, never a
+   loop). ``prompt=none`` never shows a page.
+4. Consent, when due; then the code, bound to the session's authentication.
+
+Every method here is synchronous (store work): call it in the thread pool.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.login import LoginRequirements, current_session, start_login
+from idp.oidc._authlib import (
+    AccessDeniedError,
+    ConsentRequiredError,
+    InvalidRequestError,
+    LoginRequiredError,
+    OAuth2Error,
+)
+from idp.oidc.adapter import HttpRequest, StarletteOAuth2Request, refused_description
+from idp.oidc.clients import Client, Clients
+from idp.oidc.config import ACR_2SV, ACR_VALUES
+from idp.oidc.consent import Consents, consent_scopes
+from idp.oidc.pages import CONSENT_PURPOSE, SCOPE_TEXT, Pages
+from idp.oidc.records import Approval, Authentication
+from idp.oidc.request import AuthParams, Force, validate_params
+from idp.oidc.responses import authorization_response, response_mode
+from idp.oidc.server import ProviderServer
+from idp.sessions import SsoSession
+from idp.store import Store, dump_record, load_record
+
+if TYPE_CHECKING:
+    from idp.app import Services
+
+__all__ = ["Authorization"]
+
+_SAVED = "oidc-authz:"
+_CONSENT_TXN = "oidc-consent-txn:"
+TXN_ID_BYTES: Final = 16
+_TXN_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# Seconds of clock difference between replicas tolerated when comparing auth_time.
+SKEW_S: Final = 2
+
+
+class Authorization:
+    def __init__(self, *, server: ProviderServer, clients: Clients, consents: Consents,
+                 store: Store, issuer: str, transaction_s: int,
+                 id_token_claims: Callable[[str], dict[str, Any] | None],
+                 clock: Callable[[], float] = time.time) -> None:
+        self._server = server
+        self._clients = clients
+        self._consents = consents
+        self._store = store
+        self._issuer = issuer
+        self._transaction_s = transaction_s
+        self._id_token_claims = id_token_claims  # claims of an ID token we issued, or None
+        self._clock = clock
+
+    # -- entry points --------------------------------------------------------------------
+
+    def authorize(self, request: Request, http: HttpRequest, services: Services,
+                  pages: Pages) -> Response:
+        oauth = StarletteOAuth2Request(http)
+        checked = self._client_and_redirect(oauth)
+        if isinstance(checked, str):
+            return pages.error(request, checked, ui_locales=oauth.payload.data.get("ui_locales"))
+        client, redirect_uri = checked
+        try:
+            if response_mode(oauth.payload.data.get("response_mode")) is None:
+                raise InvalidRequestError("Unsupported response_mode.")
+            params = validate_params(oauth, self._id_token_claims, self._clock())
+            session = current_session(request, services)
+            user = services.accounts.get(session.user_id) if session is not None else None
+            grant = self._consent_grant(oauth, user)
+            force = params.login_needed(session)
+            if force is not None:
+                if "none" in params.prompt:
+                    raise LoginRequiredError()
+                return self._start_login(request, services, oauth, client, params, force)
+            if session is None or user is None:  # login_needed() said no session is missing
+                raise LoginRequiredError()
+            return self._proceed(request, services, pages, oauth, grant, client, session, user,
+                                 params)
+        except OAuth2Error as error:
+            return self._error(error, redirect_uri, oauth)
+
+    def resume(self, request: Request, txn_id: str, services: Services, pages: Pages
+               ) -> Response:
+        restored = self._restore(request, pages, _SAVED, txn_id)
+        if isinstance(restored, Response):
+            return restored
+        saved, oauth, client, redirect_uri = restored
+        try:
+            params = validate_params(oauth, self._id_token_claims, self._clock())
+            session = current_session(request, services)
+            user = services.accounts.get(session.user_id) if session is not None else None
+            if session is None or user is None or not self._satisfies(session, saved["needs"],
+                                                                      params):
+                # The journey ended without what the client asked for: say so, don't loop.
+                raise LoginRequiredError()
+            grant = self._consent_grant(oauth, user)
+            return self._proceed(request, services, pages, oauth, grant, client, session, user,
+                                 params)
+        except OAuth2Error as error:
+            return self._error(error, redirect_uri, oauth)
+
+    def decide_consent(self, request: Request, txn_id: str, approve: bool,
+                       services: Services, pages: Pages) -> Response:
+        restored = self._restore(request, pages, _CONSENT_TXN, txn_id)
+        if isinstance(restored, Response):
+            return restored
+        saved, oauth, client, redirect_uri = restored
+        try:
+            params = validate_params(oauth, self._id_token_claims, self._clock())
+            session = current_session(request, services)
+            user = services.accounts.get(session.user_id) if session is not None else None
+            if session is None or user is None or session.sid != saved["sid"]:
+                raise LoginRequiredError()  # the page was answered from another sign-in
+            grant = self._consent_grant(oauth, user)
+            if not approve:
+                services.audit.emit("oidc.consent_refused", user_id=user.id,
+                                    client_id=client.client_id)
+                raise AccessDeniedError()
+            scope: str = saved["scope"]
+            self._consents.remember(user.id, client.client_id,
+                                    consent_scopes(scope, params.claims))
+            services.audit.emit("oidc.consent_given", user_id=user.id,
+                                client_id=client.client_id, scope=scope)
+            offline = "offline_access" in scope.split()
+            return self._issue(services, oauth, grant, client, session, user, params, scope,
+                               offline)
+        except OAuth2Error as error:
+            return self._error(error, redirect_uri, oauth)
+
+    # -- the steps -----------------------------------------------------------------------
+
+    def _client_and_redirect(self, oauth: StarletteOAuth2Request) -> tuple[Client, str] | str:
+        """The client and its exactly registered redirect URI, or the error page's name."""
+        datalist = oauth.payload.datalist
+        ids = datalist.get("client_id", [])
+        client = self._clients.get(ids[0]) if len(ids) == 1 else None
+        if client is None:
+            return "unknown_client"
+        uris = datalist.get("redirect_uri", [])
+        if len(uris) != 1 or not client.check_redirect_uri(uris[0]):
+            return "bad_redirect_uri"
+        return client, uris[0]
+
+    def _consent_grant(self, oauth: StarletteOAuth2Request, user: Any) -> Any:
+        try:
+            return self._server.get_consent_grant(oauth, end_user=user)
+        except ValueError as exc:
+            # authlib quotes request values in error descriptions, and refuses characters an
+            # OAuth error may not carry: the request was malformed either way.
+            if not refused_description(exc):
+                raise
+            raise InvalidRequestError("Malformed request.") from None
+
+    def _start_login(self, request: Request, services: Services,
+                     oauth: StarletteOAuth2Request, client: Client, params: AuthParams,
+                     force: Force) -> Response:
+        txn_id = secrets.token_urlsafe(TXN_ID_BYTES)
+        now = params.now
+        needs = {"fresh_after": now if force.password else None,
+                 "two_sv": force.code, "max_age": params.max_age, "sub": params.claims.sub}
+        record = {"params": oauth.payload.data, "needs": needs}
+        self._store.set(_SAVED + txn_id, dump_record(record), ttl=self._transaction_s)
+        login_hint = params.login_hint
+        if login_hint is None and params.hint_sub is not None:
+            hinted = services.accounts.get(params.hint_sub)
+            login_hint = hinted.email if hinted is not None else None
+        services.audit.emit("oidc.login_started", client_id=client.client_id,
+                            ask_credentials=force.password, ask_second_factor=force.code)
+        return start_login(request, services, LoginRequirements(
+            resume=f"/authorize/resume?r={txn_id}", force_password=force.password,
+            force_code=force.code, login_hint=login_hint, ui_locales=params.ui_locales,
+            client_id=client.client_id, client_name=client.name,
+        ))
+
+    def _satisfies(self, session: SsoSession, needs: dict[str, Any], params: AuthParams
+                   ) -> bool:
+        if session.acr not in ACR_VALUES:
+            return False
+        fresh_after = needs.get("fresh_after")
+        fresh = fresh_after is not None and session.auth_time >= fresh_after - SKEW_S
+        if fresh_after is not None and not fresh:
+            return False
+        if needs.get("two_sv") and session.acr != ACR_2SV:
+            return False
+        max_age = needs.get("max_age")
+        if max_age is not None and not fresh and params.now - session.auth_time > max_age + SKEW_S:
+            return False
+        sub = needs.get("sub")
+        return sub is None or sub == session.user_id
+
+    def _proceed(self, request: Request, services: Services, pages: Pages,
+                 oauth: StarletteOAuth2Request, grant: Any, client: Client,
+                 session: SsoSession, user: Any, params: AuthParams) -> Response:
+        scope: str = oauth.scope or ""
+        decision = self._consents.decide(
+            user_id=user.id, client_id=client.client_id, skip_consent=client.config.skip_consent,
+            scope=scope, claims=params.claims, prompt=params.prompt)
+        if not decision.ask:
+            return self._issue(services, oauth, grant, client, session, user, params,
+                               decision.scope, decision.offline)
+        if "none" in params.prompt:
+            raise ConsentRequiredError()
+        txn_id = secrets.token_urlsafe(TXN_ID_BYTES)
+        record = {"params": oauth.payload.data, "sid": session.sid, "scope": scope}
+        self._store.set(_CONSENT_TXN + txn_id, dump_record(record), ttl=self._transaction_s)
+        asked = sorted(consent_scopes(scope, params.claims) | {"openid"},
+                       key=lambda s: list(SCOPE_TEXT).index(s) if s in SCOPE_TEXT else 99)
+        context = {"client_name": client.name, "email": user.email, "txn_id": txn_id,
+                   "scopes": [SCOPE_TEXT[s] for s in asked if s in SCOPE_TEXT],
+                   "purpose": CONSENT_PURPOSE}
+        return pages.render(request, "oidc/consent.html", context, ui_locales=params.ui_locales)
+
+    def _issue(self, services: Services, oauth: StarletteOAuth2Request, grant: Any,
+               client: Client, session: SsoSession, user: Any, params: AuthParams, scope: str,
+               offline: bool) -> Response:
+        if session.acr not in ACR_VALUES:  # the promise: a second factor, or a trusted browser
+            raise LoginRequiredError()
+        services.sessions.add_client(session, client.client_id)
+        approval = Approval(
+            user=user,
+            auth=Authentication(sid=session.sid, auth_time=int(session.auth_time),
+                                amr=session.amr, acr=session.acr),
+            scope=scope, claims=params.claims, offline=offline,
+        )
+        response: Response = self._server.create_authorization_response(
+            request=oauth, grant_user=approval, grant=grant)
+        services.audit.emit("oidc.code_issued", user_id=user.id, client_id=client.client_id,
+                            sid=session.sid, acr=session.acr, scope=scope)
+        return response
+
+    def _error(self, error: OAuth2Error, redirect_uri: str, oauth: StarletteOAuth2Request
+               ) -> Response:
+        """The error, sent to the client's (validated) redirect URI with state and iss, in
+        the response mode it asked for (query when that was the problem)."""
+        data = oauth.payload.data
+        state = data.get("state")
+        mode = response_mode(data.get("response_mode")) or "query"
+        params = [("error", str(error.error))]
+        description = error.get_error_description() or error.description
+        if description:
+            params.append(("error_description", str(description)))
+        if state:
+            params.append(("state", state))
+        response: Response = self._server.handle_response(
+            *authorization_response(redirect_uri, params, mode, self._issuer))
+        return response
+
+    def _restore(self, request: Request, pages: Pages, prefix: str, txn_id: str
+                 ) -> tuple[dict[str, Any], StarletteOAuth2Request, Client, str] | Response:
+        """A saved request, taken (single use), re-checked against the clients as they are
+        now; or the error page."""
+        saved = self._take(prefix, txn_id)
+        if saved is None:
+            return pages.error(request, "expired")
+        oauth = StarletteOAuth2Request(HttpRequest.from_params(
+            self._issuer + "/authorize", saved["params"]))
+        checked = self._client_and_redirect(oauth)
+        if isinstance(checked, str):
+            return pages.error(request, checked)
+        return saved, oauth, *checked
+
+    def _take(self, prefix: str, txn_id: str) -> dict[str, Any] | None:
+        if not isinstance(txn_id, str) or not _TXN_ID.match(txn_id):
+            return None
+        return load_record(self._store.take(prefix + txn_id))

@@ -1,0 +1,342 @@
+"""Relying parties: declared in a TOML file by the operator, or added at run time into the
+Store (``idp clients add``). Client ids are unique across both.
+
+A client secret is never stored: only ``sha256:<base64url digest>``. A slow password hash
+(argon2) would buy nothing here, because every secret we issue is 256 random bits
+(``secrets.token_urlsafe(32)``) and a secret given on standard input must be at least
+:data:`MIN_SECRET_CHARS` long; it would only cost ~25 ms of CPU on every token request, the
+hottest path of the provider. The hash is unkeyed so an operator can write one into
+``clients.toml`` without access to the server's keys. Comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from idp.observability import Audit
+from idp.oidc.config import SUPPORTED_SCOPES
+from idp.settings import ConfigModel, SettingsError, describe_validation_error
+from idp.store import Store, dump_record, load_record
+
+__all__ = [
+    "AUTH_METHODS",
+    "MIN_SECRET_CHARS",
+    "Client",
+    "ClientConfig",
+    "ClientConfigError",
+    "ClientError",
+    "Clients",
+    "hash_secret",
+    "new_secret",
+]
+
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+GrantType = Literal["authorization_code", "refresh_token", "client_credentials"]
+AUTH_METHODS: Final = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+SECRET_METHODS: Final = frozenset({"client_secret_basic", "client_secret_post"})
+# 256 bits, what `secrets.token_urlsafe(32)` gives; shorter operator secrets are refused.
+SECRET_BYTES: Final = 32
+MIN_SECRET_CHARS: Final = 32
+_HASH_PREFIX: Final = "sha256:"
+_CLIENT_ID_CHARS: Final = r"^[A-Za-z0-9._~-]{1,128}$"
+_STORE_PREFIX: Final = "oidc-client:"
+
+
+class ClientError(Exception):
+    """An operator's request about clients that cannot be done (one line, no secret)."""
+
+
+class ClientConfigError(SettingsError):
+    """The clients file cannot be used; one line per problem."""
+
+
+def new_secret() -> str:
+    """A fresh client secret: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def hash_secret(secret: str) -> str:
+    digest = hashlib.sha256(secret.encode()).digest()
+    return _HASH_PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def _check_uri(value: str, what: str) -> str:
+    """Absolute http(s), no fragment (RFC 6749 3.1.2); plain http only on loopback."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{what} {value!r}: expected an absolute http(s) URL")
+    if parts.fragment or "#" in value:
+        raise ValueError(f"{what} {value!r}: must not have a fragment")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError(f"{what} {value!r}: plain http is allowed only on loopback")
+    return value
+
+
+def _default_grants() -> list[GrantType]:
+    return ["authorization_code", "refresh_token"]
+
+
+class ClientConfig(ConfigModel):
+    """One client: a ``[[client]]`` table of the clients file, or a stored record."""
+
+    client_id: str = Field(pattern=_CLIENT_ID_CHARS)
+    client_name: str = ""
+    # Exactly how the client authenticates at the token endpoint. Secret clients may use
+    # either client_secret_basic or client_secret_post (as Keycloak-like brokers expect).
+    token_endpoint_auth_method: AuthMethod = "client_secret_basic"  # noqa: S105 - a method name
+    secret_hash: str | None = None
+    # private_key_jwt: the client's public keys, inline or at a URL the provider fetches.
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+    redirect_uris: list[str] = Field(default_factory=list)
+    post_logout_redirect_uris: list[str] = Field(default_factory=list)
+    backchannel_logout_uri: str | None = None
+    grant_types: list[GrantType] = Field(default_factory=_default_grants)
+    scopes: list[str] = Field(default_factory=lambda: list(SUPPORTED_SCOPES))
+    # RFC 7636 / RFC 9700 2.1.1: PKCE (S256) on every authorization request. Always true
+    # for public clients.
+    require_pkce: bool = True
+    # First-party tools: no consent page (offline_access still asks).
+    skip_consent: bool = False
+    # A resource server that may introspect tokens issued to other clients (RFC 7662 4).
+    introspection: bool = False
+    id_token_signed_response_alg: Literal["RS256", "ES256"] = "RS256"  # noqa: S105 - alg name
+    # Lifetimes; None means the provider's defaults ([lifetimes], [oidc]).
+    access_token_lifetime_s: int | None = Field(default=None, ge=60, le=24 * 3600)
+    id_token_lifetime_s: int | None = Field(default=None, ge=60, le=24 * 3600)
+    refresh_token_lifetime_s: int | None = Field(default=None, ge=60, le=365 * 24 * 3600)
+
+    @field_validator("redirect_uris", "post_logout_redirect_uris")
+    @classmethod
+    def _uris(cls, values: list[str]) -> list[str]:
+        return [_check_uri(value, "URI") for value in values]
+
+    @field_validator("backchannel_logout_uri", "jwks_uri")
+    @classmethod
+    def _uri(cls, value: str | None) -> str | None:
+        return None if value is None else _check_uri(value, "URI")
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, values: list[str]) -> list[str]:
+        unknown = [value for value in values if value not in SUPPORTED_SCOPES]
+        if unknown:
+            raise ValueError(f"unknown scope(s) {unknown}; supported: {list(SUPPORTED_SCOPES)}")
+        return values
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClientConfig:
+        method = self.token_endpoint_auth_method
+        if method in SECRET_METHODS and not self.secret_hash:
+            raise ValueError(f"{method} needs secret_hash (see `idp clients new-secret`)")
+        if self.secret_hash and not self.secret_hash.startswith(_HASH_PREFIX):
+            raise ValueError("secret_hash must start with 'sha256:'")
+        if method == "private_key_jwt" and not (self.jwks or self.jwks_uri):
+            raise ValueError("private_key_jwt needs jwks or jwks_uri")
+        if method == "none":
+            if self.secret_hash:
+                raise ValueError("a public client (none) has no secret")
+            if "client_credentials" in self.grant_types:
+                raise ValueError("client_credentials needs a confidential client")
+            if not self.require_pkce:
+                raise ValueError("a public client must use PKCE (require_pkce = true)")
+        if "authorization_code" in self.grant_types and not self.redirect_uris:
+            raise ValueError("authorization_code needs at least one redirect URI")
+        return self
+
+
+class Client:
+    """A client as authlib sees it (``ClientMixin``'s methods, duck-typed)."""
+
+    def __init__(self, config: ClientConfig, source: Literal["file", "store"]) -> None:
+        self.config = config
+        self.source = source
+        self.client_id = config.client_id
+        self.id_token_signed_response_alg = config.id_token_signed_response_alg
+
+    def __repr__(self) -> str:
+        return f"Client({self.client_id!r}, source={self.source!r})"
+
+    @property
+    def name(self) -> str:
+        return self.config.client_name or self.client_id
+
+    @property
+    def is_public(self) -> bool:
+        return self.config.token_endpoint_auth_method == "none"  # noqa: S105 - a method name
+
+    @property
+    def client_metadata(self) -> dict[str, Any]:
+        """Registration metadata (authlib's EndSessionEndpoint reads it)."""
+        return {"post_logout_redirect_uris": list(self.config.post_logout_redirect_uris),
+                "backchannel_logout_uri": self.config.backchannel_logout_uri}
+
+    # -- authlib ClientMixin -------------------------------------------------------------
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        # OIDC Core 3.1.2.1: redirect_uri is REQUIRED; never guess one.
+        return None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        if not scope:
+            return ""
+        allowed = set(self.config.scopes)
+        seen: list[str] = []
+        for item in scope.split():
+            if item in allowed and item not in seen:
+                seen.append(item)
+        return " ".join(seen)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        # RFC 9700 2.1 / OIDC Core 3.1.2.1: exact string comparison, nothing else.
+        return any(hmac.compare_digest(redirect_uri.encode(), uri.encode())
+                   for uri in self.config.redirect_uris)
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if not self.config.secret_hash:
+            return False
+        return hmac.compare_digest(hash_secret(client_secret).encode(),
+                                   self.config.secret_hash.encode())
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        registered = self.config.token_endpoint_auth_method
+        if registered in SECRET_METHODS:
+            return method in SECRET_METHODS
+        return method == registered
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.config.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.config.grant_types
+
+
+class Clients:
+    """Every client: the file's (read once, at start-up) and the Store's (read per use)."""
+
+    def __init__(self, store: Store, audit: Audit, file: Path | None = None,
+                 *, file_required: bool = False) -> None:
+        self._store = store
+        self._audit = audit
+        self._file: dict[str, Client] = {}
+        if file is not None:
+            self._file = {c.client_id: c for c in load_clients_file(file, file_required)}
+        clashes = [cid for cid in self._file if store.get(_STORE_PREFIX + cid) is not None]
+        if clashes:
+            raise ClientConfigError(
+                f"{file}: client id(s) {clashes} also exist in the store (added with "
+                "`idp clients add`); ids must be unique: rename one or `idp clients delete` it"
+            )
+
+    def get(self, client_id: str) -> Client | None:
+        if not isinstance(client_id, str) or len(client_id) > 128:
+            return None
+        found = self._file.get(client_id)
+        if found is not None:
+            return found
+        data = load_record(self._store.get(_STORE_PREFIX + client_id))
+        if data is None:
+            return None
+        data.pop("v", None)
+        return Client(ClientConfig.model_validate(data), "store")
+
+    def all(self) -> Iterator[Client]:
+        yield from self._file.values()
+        for key in sorted(self._store.scan(_STORE_PREFIX)):
+            client = self.get(key.removeprefix(_STORE_PREFIX))
+            if client is not None and client.source == "store":
+                yield client
+
+    def add(self, config: ClientConfig, *, actor: str = "cli") -> Client:
+        if config.client_id in self._file:
+            raise ClientError(f"client {config.client_id!r} is declared in the clients file")
+        record = dump_record(config.model_dump(mode="json"))
+        if not self._store.add(_STORE_PREFIX + config.client_id, record):
+            raise ClientError(f"client {config.client_id!r} already exists")
+        self._audit.emit("oidc.client_added", client_id=config.client_id, actor=actor)
+        return Client(config, "store")
+
+    def rotate_secret(self, client_id: str, *, actor: str = "cli") -> str:
+        """A new secret for a stored secret client; the old one stops working at once."""
+        client = self._stored(client_id)
+        if client.config.token_endpoint_auth_method not in SECRET_METHODS:
+            raise ClientError(f"client {client_id!r} does not authenticate with a secret")
+        secret = new_secret()
+        updated = client.config.model_copy(update={"secret_hash": hash_secret(secret)})
+        self._store.set(_STORE_PREFIX + client_id, dump_record(updated.model_dump(mode="json")))
+        self._audit.emit("oidc.client_secret_rotated", client_id=client_id, actor=actor)
+        return secret
+
+    def delete(self, client_id: str, *, actor: str = "cli") -> None:
+        self._stored(client_id)
+        self._store.delete(_STORE_PREFIX + client_id)
+        self._audit.emit("oidc.client_deleted", client_id=client_id, actor=actor)
+
+    def _stored(self, client_id: str) -> Client:
+        if client_id in self._file:
+            raise ClientError(
+                f"client {client_id!r} is declared in the clients file: edit it there")
+        client = self.get(client_id)
+        if client is None:
+            raise ClientError(f"no client {client_id!r}")
+        return client
+
+
+def client_config(data: dict[str, Any], source: str) -> ClientConfig:
+    """Validate one client's settings; :class:`ClientConfigError` names every problem."""
+    try:
+        return ClientConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ClientConfigError(describe_validation_error(exc, source)) from None
+
+
+def load_clients_file(path: Path, required: bool = False) -> list[Client]:
+    """The ``[[client]]`` tables of ``path``. A missing file is no clients unless
+    ``required``. Raises :class:`ClientConfigError` with one line per problem."""
+    if not path.exists():
+        if required:
+            raise ClientConfigError(f"{path}: no such clients file")
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ClientConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ClientConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    extra = set(data) - {"client"}
+    if extra:
+        raise ClientConfigError(f"{path}: unknown table(s) {sorted(extra)}; expected [[client]]")
+    entries = data.get("client", [])
+    if not isinstance(entries, list):
+        raise ClientConfigError(f"{path}: expected [[client]] tables")
+    clients: list[Client] = []
+    problems: list[str] = []
+    for index, entry in enumerate(entries):
+        try:
+            config = client_config(entry, f"{path}: client[{index}]")
+        except ClientConfigError as exc:
+            problems.append(str(exc))
+            continue
+        if any(c.client_id == config.client_id for c in clients):
+            problems.append(f"{path}: client[{index}]: client_id {config.client_id!r} repeated")
+        clients.append(Client(config, "file"))
+    if problems:
+        raise ClientConfigError("\n".join(problems))
+    return clients
