@@ -155,6 +155,38 @@ def test_an_sms_primary_is_sent_and_can_be_sent_again(site: Site, visitor: Brows
     assert site.outbox.count(OTHER_MOBILE_E164) == 1  # only the enrollment call
 
 
+def test_signing_in_again_moments_later_explains_the_cooldown(site: Site) -> None:
+    # covers S5: the resend cooldown holds across sign-ins, and the page says so calmly
+    # instead of showing an error, and when a new code can be asked for.
+    from tests.login.helpers import enroll
+
+    user = create_user(site.services, "again@example.com")
+    enroll(site.services, site.outbox, user, primary=("sms", MOBILE),
+           backup=("voice", OTHER_MOBILE))
+    first_browser = site.browser()
+    try:
+        sign_in_password(first_browser, "again@example.com")
+        code = site.outbox.code(MOBILE_E164)
+        assert first_browser.submit("/login/code", follow=False, code=code).status_code == 303
+    finally:
+        first_browser.close()
+    sent = site.outbox.count(MOBILE_E164)
+    second_browser = site.browser()
+    try:
+        sign_in_password(second_browser, "again@example.com")
+        page = second_browser.page
+        assert page is not None
+        text = visible_text(page.text)
+        assert "A code was sent to this method moments ago" in text
+        assert elements(page.text, "div", role="alert") == []  # no error
+        assert "We sent a 6-digit code" not in text  # nothing was sent now
+        cooldown = one(page.text, "p", class_="cooldown")
+        assert re.search(r"0:[0-3]\d", cooldown.text)
+        assert site.outbox.count(MOBILE_E164) == sent
+    finally:
+        second_browser.close()
+
+
 def test_a_voice_backup_reads_the_code_in_the_persons_language(site: Site) -> None:
     # covers S3, L1
     from tests.login.helpers import enroll

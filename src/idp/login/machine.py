@@ -64,6 +64,9 @@ class CodeView:
     recovery_allowed: bool
     error: MethodError | None
     locale: str
+    # A code went to this method moments ago (a sign-in just before, or switching back and
+    # forth): none is sent now; the page says when "send again" works. Not an error.
+    recently_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,15 +230,17 @@ class LoginMachine(EnrollmentSteps):
         if role not in views:
             raise WrongStep(Step.PASSWORD)  # cannot happen: credentials can't vanish unseen
         error: MethodError | None = None
+        recently_sent = False
         if held.tx.sent_role != role:
             try:
                 sent = methods.send_challenge(mu, role)
             except ResendTooSoon as exc:
-                # A code went to this method moments ago (switching back and forth): it is
-                # still valid, use it.
+                # A code went to this method moments ago: it may still be valid (switching
+                # back and forth) or already used (a sign-in a moment before). The cooldown
+                # stands (SMS pumping); the page says when a new code can be asked for.
                 held = self.save(held, sent_role=role,
                                  resend_at=self.clock() + exc.retry_after_s)
-                error = exc
+                recently_sent = True
             except MethodError as exc:
                 error = exc
             else:
@@ -246,7 +251,7 @@ class LoginMachine(EnrollmentSteps):
             delivers_code=self._delivers(views[role].method),
             sent_to=held.tx.sent_to if held.tx.sent_role == role else None,
             resend_at=held.tx.resend_at, recovery_allowed=held.tx.session_sid is None,
-            error=error, locale=mu.locale,
+            error=error, locale=mu.locale, recently_sent=recently_sent,
         )
 
     def _delivers(self, method_id: str) -> bool:
