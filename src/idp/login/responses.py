@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -45,6 +46,7 @@ __all__ = [
     "error_message",
     "error_status",
     "guarded",
+    "install_machine",
     "machine_for",
     "redirect",
     "respond",
@@ -80,6 +82,11 @@ def services_of(request: Request) -> Services:
 def templates_of(request: Request) -> Templates:
     templates: Templates = request.app.state.templates
     return templates
+
+
+def install_machine(app: Starlette, machine: LoginMachine) -> None:
+    """Serve sign-ins with ``machine`` (a test harness's, with its own clock)."""
+    setattr(app.state, _STATE_MACHINE, machine)
 
 
 def machine_for(request: Request, services: Services) -> LoginMachine:

@@ -15,6 +15,9 @@ Every method here is synchronous (store work): call it in the thread pool.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 import secrets
 import time
@@ -253,8 +256,12 @@ class Authorization:
         """The error, sent to the client's (validated) redirect URI with state and iss, in
         the response mode it asked for (query when that was the problem)."""
         data = oauth.payload.data
-        state = data.get("state")
-        mode = response_mode(data.get("response_mode")) or "query"
+        # A refused request object may carry the only response_mode and state (the Form Post
+        # conformance plan sends them there): read them, unverified, to deliver the error as
+        # the client expects. Only to the redirect URI already checked; nothing secret goes.
+        hints = _request_object_hints(data.get("request")) if "request" in data else {}
+        state = data.get("state") or hints.get("state")
+        mode = response_mode(data.get("response_mode") or hints.get("response_mode")) or "query"
         params = [("error", str(error.error))]
         description = error.get_error_description() or error.description
         if description:
@@ -283,3 +290,24 @@ class Authorization:
         if not isinstance(txn_id, str) or not _TXN_ID.match(txn_id):
             return None
         return load_record(self._store.take(prefix + txn_id))
+
+
+_MAX_REQUEST_OBJECT_CHARS = 16_384
+
+
+def _request_object_hints(token: str | None) -> dict[str, str]:
+    """``response_mode`` and ``state`` of an unsigned-or-signed (never decrypted, never
+    trusted) request object, for delivering the error that refuses it."""
+    if not token or len(token) > _MAX_REQUEST_OBJECT_CHARS:
+        return {}
+    parts = token.split(".")
+    if len(parts) != 3:  # a JWE's payload is encrypted: nothing to read
+        return {}
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return {}
+    if not isinstance(payload, dict):
+        return {}
+    return {name: value for name in ("response_mode", "state")
+            if isinstance(value := payload.get(name), str) and len(value) <= 512}
