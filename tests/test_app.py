@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
+import pytest
 
 from idp.app import Services, create_app
 from idp.settings import Settings
@@ -50,3 +53,14 @@ def test_https_issuer_adds_hsts(tmp_path: object) -> None:
     with live_server(create_app(settings)) as base:
         response = httpx.get(f"{base}/healthz")
     assert response.headers["strict-transport-security"] == "max-age=63072000"
+
+
+def test_the_access_log_never_holds_a_query_string(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="idp.access")
+    with live_server(create_app(settings)) as base:
+        httpx.get(f"{base}/healthz?code=SECRET-CODE-123&state=xyz")
+    lines = [r.getMessage() for r in caplog.records if r.name == "idp.access"]
+    assert any(line.startswith("GET /healthz 200 ") for line in lines)
+    assert all("SECRET-CODE-123" not in line and "state" not in line for line in lines)

@@ -24,6 +24,7 @@ from idp.account.web import routes as account_routes
 from idp.accounts import Accounts, User
 from idp.accounts.passwords import Passwords
 from idp.delivery import Delivery, load_transports
+from idp.demo import routes as demo_routes
 from idp.devices import TrustedBrowsers
 from idp.login.web import routes as login_routes
 from idp.methods import MethodError, MethodUser
@@ -36,6 +37,7 @@ from idp.oidc.web import routes as oidc_routes
 from idp.sessions import SsoSessions
 from idp.settings import Settings, load_settings
 from idp.store import Store, StoreError, open_store
+from idp.web.access_log import AccessLogMiddleware
 from idp.web.errors import install_error_handlers
 from idp.web.headers import SecurityHeadersMiddleware
 from idp.web.templating import Templates
@@ -182,10 +184,13 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             *login_routes(),
             *account_routes(),
             *oidc_routes(),
+            # The demo relying party (/demo) exists in dev mode only: a 404 otherwise.
+            *(demo_routes() if settings.server.dev else []),
         ],
         lifespan=lifespan,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.server.secure)
+    app.add_middleware(AccessLogMiddleware)
     install_error_handlers(app, templates)
     app.state.templates = templates
     if services is not None:

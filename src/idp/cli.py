@@ -146,8 +146,9 @@ def serve(
         "idp.app:create_app_from_environment", factory=True, host=host, port=port,
         workers=workers, log_level=settings.logging.level.lower(), server_header=False,
         proxy_headers=True, forwarded_allow_ips="127.0.0.1",
-        # Our own JSON logging (configured by the app factory): never a traceback.
-        log_config=None,
+        # Our own JSON logging (configured by the app factory): never a traceback; and our own
+        # access log, without query strings (they carry codes and hints).
+        log_config=None, access_log=False,
     )
 
 

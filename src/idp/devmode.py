@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from idp.app import build_services
+from idp.demo import register_demo_client
 from idp.settings import Settings
 
 __all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "ensure_dev_secrets", "prepare_dev"]
@@ -53,7 +54,8 @@ def ensure_dev_secrets(settings: Settings) -> bool:
 
 
 def prepare_dev(settings: Settings) -> None:
-    """Create the demo user if missing and print how to sign in."""
+    """Create the demo user if missing, register the demo relying party (its secret in
+    var/, like the other dev secrets) and print how to sign in."""
     services = build_services(settings)
     try:
         if services.accounts.find_by_email(DEMO_EMAIL) is None:
@@ -61,12 +63,15 @@ def prepare_dev(settings: Settings) -> None:
                 DEMO_EMAIL, display_name="Demo Seller", locale="ja", password=DEMO_PASSWORD,
                 actor="dev-mode",
             )
+        demo_problem = register_demo_client(services)
     finally:
         services.close()
     issuer = settings.server.issuer
+    demo = f"{issuer}/demo" if demo_problem is None else f"({demo_problem})"
     click.echo(
         "\n"
         f"  Nidan (dev mode) - sign in at {issuer}/account\n"
+        f"  demo application (signs in through Nidan like your tools): {demo}\n"
         f"  demo user: {DEMO_EMAIL}   password: {DEMO_PASSWORD}\n"
         f"  health: {issuer}/healthz   ready: {issuer}/readyz\n",
         err=True,

@@ -120,6 +120,10 @@ class ServerSettings(ConfigModel):
     workers: int = Field(default=1, ge=1, le=64)
     # Dev mode: SQLite under var/, a demo user, the outbox "phone" page, plain-http cookies.
     dev: bool = False
+    # Conformance mode (docs/conformance.md): the OpenID Foundation's certification suite runs
+    # against this deployment. Lets the `conformance` method (a fixed code) load and shows a
+    # "CONFORMANCE TEST MODE" banner on every page. NEVER on a deployment real people use.
+    conformance: bool = False
 
     @field_validator("issuer")
     @classmethod

@@ -26,7 +26,9 @@ class MethodContext:
     Attributes: ``method_id``; ``service_name`` (for texts and the ``otpauth`` issuer);
     ``default_region`` (phone numbers without a country code, BEHAVIOUR E5);
     ``default_locale``; ``drift_steps`` (time steps a time-based code may be off either way,
-    S5); ``code_lifetime_s`` (how long a delivered code lives, for the text).
+    S5); ``code_lifetime_s`` (how long a delivered code lives, for the text);
+    ``conformance_mode`` (the server runs for a certification suite, ``[server] conformance``:
+    a method that must never meet real people refuses to start without it).
 
     Example (a method that texts a code)::
 
@@ -51,6 +53,7 @@ class MethodContext:
         codes: CodeService,
         delivery: Delivery | None,
         clock: Callable[[], float],
+        conformance_mode: bool = False,
     ) -> None:
         self.method_id = method_id
         self.service_name = service_name
@@ -58,6 +61,7 @@ class MethodContext:
         self.default_locale = default_locale
         self.drift_steps = drift_steps
         self.code_lifetime_s = codes.lifetime_s
+        self.conformance_mode = conformance_mode
         self._codes = codes
         self._delivery = delivery
         self._clock = clock

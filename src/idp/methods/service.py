@@ -111,6 +111,8 @@ class MethodService:
                 codes=codes,
                 delivery=delivery,
                 clock=clock,
+                # [server] conformance; getattr until ServerSettings declares it.
+                conformance_mode=settings.server.conformance,
             )
 
         if classes is None:

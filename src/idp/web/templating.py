@@ -175,6 +175,8 @@ class Templates:
             static_url=self.static_url,
             csrf_field=self._csrf_field,
             service_name=settings.ui.service_name,
+            # [server] conformance: the banner of _conformance_banner.html on every page.
+            conformance_mode=settings.server.conformance,
         )
 
     # -- language -----------------------------------------------------------------------
