@@ -118,6 +118,7 @@ def test_clients_commands(tmp_path: Path) -> None:
                                       "https://tool.example.com/cb2"]
     assert shown["has_secret"] is True
     assert shown["skip_consent"] is True
+    assert shown["require_pkce"] is True
     assert "secret_hash" not in shown
     assert secret.group(1) not in json.dumps(shown)
     assert idp("clients", "add", "app", "--public", "--redirect-uri",
@@ -145,6 +146,13 @@ def test_clients_commands_refuse_clearly(tmp_path: Path) -> None:
     assert_one_clear_error(
         idp("clients", "add", "y", "--redirect-uri", "http://t.example/cb"), "loopback")
     assert_one_clear_error(idp("clients", "show", "nobody"), "no client")
+    # A broker that sends no PKCE (Keycloak's default) may be let in; a public client never.
+    assert idp("clients", "add", "broker", "--no-require-pkce", "--redirect-uri",
+               "https://kc.example/cb").returncode == 0
+    assert json.loads(idp("clients", "show", "broker", "--json").stdout)["require_pkce"] is False
+    assert_one_clear_error(
+        idp("clients", "add", "spa", "--public", "--no-require-pkce", "--redirect-uri",
+            "https://spa.example/cb"), "PKCE")
     given = idp("clients", "add", "z", "--secret-stdin", "--redirect-uri",
                 "https://t.example/cb", stdin="a-secret-long-enough-for-a-client-0123456789\n")
     assert given.returncode == 0

@@ -82,6 +82,9 @@ def register(main: click.Group) -> None:
                   help="Exact post-logout redirect URI (repeat for several).")
     @click.option("--backchannel-logout-uri", help="Where back-channel logout tokens go.")
     @click.option("--skip-consent", is_flag=True, help="First-party tool: no consent page.")
+    @click.option("--no-require-pkce", "no_pkce", is_flag=True,
+                  help="Confidential client that sends no PKCE (Keycloak's broker default). "
+                       "Refused for public clients.")
     @click.option("--name", default="", help="Name shown to people (consent, sign-in).")
     @click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(
         ["authorization_code", "refresh_token", "client_credentials"]),
@@ -92,7 +95,8 @@ def register(main: click.Group) -> None:
     def clients_add(state: State, client_id: str, redirect_uris: tuple[str, ...], public: bool,
                     secret_stdin: bool, auth_method: str, jwks_uri: str | None,
                     jwks_file: Path | None, post_logout: tuple[str, ...],
-                    backchannel_logout_uri: str | None, skip_consent: bool, name: str,
+                    backchannel_logout_uri: str | None, skip_consent: bool, no_pkce: bool,
+                    name: str,
                     grant_types: tuple[str, ...], id_token_alg: str) -> None:
         """Register a client in the store. A confidential client's secret is printed once."""
         if public and (secret_stdin or auth_method != "client_secret_basic"):
@@ -102,7 +106,7 @@ def register(main: click.Group) -> None:
             "client_id": client_id, "client_name": name, "redirect_uris": list(redirect_uris),
             "post_logout_redirect_uris": list(post_logout),
             "backchannel_logout_uri": backchannel_logout_uri, "skip_consent": skip_consent,
-            "id_token_signed_response_alg": id_token_alg,
+            "require_pkce": not no_pkce, "id_token_signed_response_alg": id_token_alg,
             "token_endpoint_auth_method": "none" if public else auth_method,
         }
         if grant_types:
