@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 # idp.app mounts these pages: it is imported here only for types, and method_user() when a
 # request needs it, so the import graph has no cycle.
 
-__all__ = ["Person", "find_person", "posted", "signed_in", "step_up"]
+__all__ = [
+    "Person", "find_person", "fresh_posted", "fresh_signed_in", "posted", "signed_in", "step_up",
+]
 
 
 @dataclass
@@ -122,6 +124,25 @@ async def posted(
     if person is None:
         return await _start(request, resume)
     return person, form
+
+
+async def fresh_signed_in(request: Request, *, resume: str) -> Person | Response:
+    """:func:`signed_in`, and C2: a second factor within the last few minutes, or the
+    step-up that asks for one and comes back to ``resume``."""
+    person = await signed_in(request, resume=resume)
+    if isinstance(person, Person) and not person.fresh():
+        return await step_up(request, person, resume=resume)
+    return person
+
+
+async def fresh_posted(
+    request: Request, purpose: str, *, resume: str
+) -> tuple[Person, FormData] | Response:
+    """:func:`posted`, and C2 as in :func:`fresh_signed_in`."""
+    got = await posted(request, purpose, resume=resume)
+    if isinstance(got, tuple) and not got[0].fresh():
+        return await step_up(request, got[0], resume=resume)
+    return got
 
 
 async def step_up(request: Request, person: Person, *, resume: str) -> Response:

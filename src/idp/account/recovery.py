@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.account.pages import RECOVERY_PATH, page
-from idp.account.person import Person, posted, signed_in, step_up
+from idp.account.person import Person, fresh_posted, fresh_signed_in
 from idp.methods import MethodError
 from idp.web.templating import Templates
 
@@ -41,11 +41,9 @@ async def _render_form(
 
 async def recovery_form(request: Request) -> Response:
     """``GET /account/recovery-codes``: the count, and the button for a new set."""
-    person = await signed_in(request, resume=RECOVERY_PATH)
+    person = await fresh_signed_in(request, resume=RECOVERY_PATH)
     if not isinstance(person, Person):
         return person
-    if not person.fresh():
-        return await step_up(request, person, resume=RECOVERY_PATH)
     return await _render_form(request, person)
 
 
@@ -57,12 +55,10 @@ def _regenerate(person: Person) -> tuple[str, ...]:
 
 async def recovery_submit(request: Request) -> Response:
     """``POST /account/recovery-codes``: a new set, shown once; the old codes stop working."""
-    got = await posted(request, RECOVERY_PURPOSE, resume=RECOVERY_PATH)
+    got = await fresh_posted(request, RECOVERY_PURPOSE, resume=RECOVERY_PATH)
     if not isinstance(got, tuple):
         return got
     person, _form = got
-    if not person.fresh():
-        return await step_up(request, person, resume=RECOVERY_PATH)
     try:
         codes = await run_in_threadpool(_regenerate, person)
     except MethodError as exc:  # NotEnrolled: no codes without two methods

@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.account.pages import ACCOUNT_PATH, method_path, page, see_other
-from idp.account.person import Person, posted, signed_in, step_up
+from idp.account.person import Person, fresh_posted, fresh_signed_in, posted
 from idp.account.recovery import render_new_codes
 from idp.account.views import method_entries
 from idp.methods import (
@@ -126,11 +126,9 @@ async def replace_form(request: Request) -> Response:
     """``GET /account/methods/<role>/replace``."""
     role = role_of(request)
     here = method_path(role, "replace")
-    person = await signed_in(request, resume=here)
+    person = await fresh_signed_in(request, resume=here)
     if not isinstance(person, Person):
         return person
-    if not person.fresh():
-        return await step_up(request, person, resume=here)
     return await _render_choose(request, person, role)
 
 
@@ -148,12 +146,10 @@ async def replace_submit(request: Request) -> Response:
     code, or show the QR code). The current method is untouched until it is verified."""
     role = role_of(request)
     here = method_path(role, "replace")
-    got = await posted(request, METHODS_PURPOSE, resume=here)
+    got = await fresh_posted(request, METHODS_PURPOSE, resume=here)
     if not isinstance(got, tuple):
         return got
     person, form = got
-    if not person.fresh():
-        return await step_up(request, person, resume=here)
     methods = person.services.methods
     method_id = str(form.get("method") or "")
     method = methods.methods.get(method_id)
@@ -212,11 +208,9 @@ async def verify_form(request: Request) -> Response:
     """``GET /account/methods/<role>/verify``."""
     role = role_of(request)
     here = method_path(role, "verify")
-    person = await signed_in(request, resume=here)
+    person = await fresh_signed_in(request, resume=here)
     if not isinstance(person, Person):
         return person
-    if not person.fresh():
-        return await step_up(request, person, resume=here)
     return await _render_verify(request, person, role)
 
 
@@ -235,12 +229,10 @@ async def verify_submit(request: Request) -> Response:
     role (the old one is gone only now). Wrong: the form again, with the reason."""
     role = role_of(request)
     here = method_path(role, "verify")
-    got = await posted(request, METHODS_PURPOSE, resume=here)
+    got = await fresh_posted(request, METHODS_PURPOSE, resume=here)
     if not isinstance(got, tuple):
         return got
     person, form = got
-    if not person.fresh():
-        return await step_up(request, person, resume=here)
     code = form.get("code")
     try:
         codes = await run_in_threadpool(
@@ -266,12 +258,10 @@ async def resend(request: Request) -> Response:
     (cooldown and budgets apply; a refusal is shown on the verify page)."""
     role = role_of(request)
     here = method_path(role, "verify")
-    got = await posted(request, METHODS_PURPOSE, resume=here)
+    got = await fresh_posted(request, METHODS_PURPOSE, resume=here)
     if not isinstance(got, tuple):
         return got
     person, _form = got
-    if not person.fresh():
-        return await step_up(request, person, resume=here)
     methods = person.services.methods
     try:
         await run_in_threadpool(methods.resend_enrollment_code, person.method_user, role)

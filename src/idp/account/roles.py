@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from idp.account.overview import render_overview
 from idp.account.pages import ACCOUNT_PATH, SWAP_PATH, page, see_other
-from idp.account.person import Person, posted, signed_in, step_up
+from idp.account.person import Person, fresh_posted, fresh_signed_in, posted, step_up
 from idp.account.replace import METHODS_PURPOSE, message_for, role_of
 from idp.account.views import method_entries
 from idp.methods import MethodError, TooFewMethods
@@ -44,11 +44,9 @@ async def _render_swap(
 
 async def swap_form(request: Request) -> Response:
     """``GET /account/methods/swap``: what will change, and the button."""
-    person = await signed_in(request, resume=SWAP_PATH)
+    person = await fresh_signed_in(request, resume=SWAP_PATH)
     if not isinstance(person, Person):
         return person
-    if not person.fresh():
-        return await step_up(request, person, resume=SWAP_PATH)
     return await _render_swap(request, person)
 
 
@@ -59,12 +57,10 @@ def _swap(person: Person) -> None:
 
 async def swap_submit(request: Request) -> Response:
     """``POST /account/methods/swap``."""
-    got = await posted(request, METHODS_PURPOSE, resume=SWAP_PATH)
+    got = await fresh_posted(request, METHODS_PURPOSE, resume=SWAP_PATH)
     if not isinstance(got, tuple):
         return got
     person, _form = got
-    if not person.fresh():
-        return await step_up(request, person, resume=SWAP_PATH)
     try:
         await run_in_threadpool(_swap, person)
     except MethodError as exc:  # the operator's role lists may not allow the swapped pair
