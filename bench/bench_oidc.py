@@ -204,9 +204,9 @@ def pkce() -> tuple[str, str]:
 
 def prepare_provider(directory: Path, port: int) -> tuple[str, str, Any]:
     """A client, a person and an SSO session, written to the store the server will use."""
-    from idp.app import build_services
     from idp.login import ACR_2SV
     from idp.oidc.clients import ClientConfig, hash_secret, new_secret
+    from idp.services import build_services
 
     services = build_services(settings_for(directory, port))
     secret = new_secret()

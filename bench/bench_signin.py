@@ -48,7 +48,8 @@ from tests.login.helpers import PASSWORD, Authenticator, form  # noqa: E402
 from tests.redis_servers import RedisStandalone  # noqa: E402
 
 from idp.accounts.passwords import Passwords  # noqa: E402
-from idp.app import build_services, create_app  # noqa: E402
+from idp.app import create_app  # noqa: E402
+from idp.services import build_services  # noqa: E402
 from idp.settings import PasswordSettings, load_settings  # noqa: E402
 
 STEPS = (("GET", "/login"), ("POST", "/login"), ("GET", "/login/code"),

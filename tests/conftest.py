@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from idp.app import Services, build_services
+from idp.services import Services, build_services
 from idp.settings import Settings, load_settings
 from idp.store import Store
 from idp.store.sqlite import SqliteStore

@@ -7,7 +7,8 @@ import logging
 import httpx
 import pytest
 
-from idp.app import Services, create_app
+from idp.app import create_app
+from idp.services import Services
 from idp.settings import Settings
 from idp.web.headers import SECURITY_HEADERS
 from tests.conftest import make_settings

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from idp.app import build_services
+from idp.services import build_services
 from idp.settings import load_settings
 from tests.test_cli import Idp, assert_one_clear_error
 

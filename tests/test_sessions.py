@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from idp.app import Services
 from idp.observability import Audit
+from idp.services import Services
 from idp.sessions import SsoSessions
 from idp.settings import Settings
 from tests.conftest import make_settings

@@ -17,12 +17,12 @@ from pydantic import SecretStr
 
 from idp.accounts import AccountError, PasswordPolicyError
 from idp.accounts.importing import ImportError_, import_users
-from idp.app import MethodImporter
 from idp.cli_common import EXIT_USAGE, State, fail, pass_state, with_config_option
+from idp.cli_oidc import register as register_oidc_commands
 from idp.cli_security import register as register_security_commands
 from idp.devmode import prepare_dev
 from idp.methods import MethodError
-from idp.oidc.cli import register as register_oidc_commands
+from idp.services import MethodImporter
 from idp.settings import SettingsError
 from idp.store import StoreError
 

@@ -11,8 +11,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from idp.app import Services, build_services
 from idp.devmode import ensure_dev_secrets
+from idp.services import Services, build_services
 from idp.settings import Settings, load_settings
 
 __all__ = ["EXIT_FAILED", "EXIT_USAGE", "State", "fail", "pass_state", "with_config_option"]

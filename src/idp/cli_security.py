@@ -15,11 +15,12 @@ from typing import Any
 
 import click
 
-from idp.app import Services, method_user
+from idp.accounts import method_user
 from idp.cli_common import State, fail, pass_state
 from idp.crypto import DataKeys, generate_data_key
 from idp.login import unlock
 from idp.methods.credentials import rotate_data_key
+from idp.services import Services
 
 __all__ = ["register"]
 

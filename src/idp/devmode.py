@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from idp.app import build_services
 from idp.demo import register_demo_client
+from idp.services import build_services
 from idp.settings import Settings
 
 __all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "ensure_dev_secrets", "prepare_dev"]

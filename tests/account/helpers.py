@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 
-from idp.accounts import User
-from idp.app import Services, build_services, create_app, method_user
+from idp.accounts import User, method_user
+from idp.app import create_app
 from idp.delivery.outbox import read_outbox
 from idp.observability import AuditEvent
+from idp.services import Services, build_services
 from idp.sessions import SsoSession
 from idp.settings import Settings
 from idp_totp import totp_at

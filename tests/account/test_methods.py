@@ -7,8 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from idp.accounts import User
-from idp.app import method_user
+from idp.accounts import User, method_user
 from idp.methods import (
     AppBothRoles,
     PhoneNotSmsCapable,

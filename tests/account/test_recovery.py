@@ -8,8 +8,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from idp.accounts import User
-from idp.app import method_user
+from idp.accounts import User, method_user
 from idp.methods import WrongCode
 from tests.account.helpers import CHROME_WINDOWS, Browser, Site
 from tests.account.journey import sign_in

@@ -8,8 +8,8 @@ import bcrypt
 import pytest
 
 from idp.accounts import Accounts, EmailTaken, InvalidEmail, UserNotFound, normalise_email
-from idp.app import Services
 from idp.observability import AuditEvent
+from idp.services import Services
 
 
 def test_email_is_unique_case_insensitively(services: Services) -> None:

@@ -9,7 +9,7 @@ import bcrypt
 import pytest
 
 from idp.accounts.importing import ImportError_, import_users
-from idp.app import Services
+from idp.services import Services
 
 
 def write_lines(path: Path, rows: list[object]) -> Path:

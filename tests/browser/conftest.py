@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Browser
 from pytest_playwright.pytest_playwright import CreateContextCallback
 
-from idp.app import Services
+from idp.services import Services
 from idp.settings import Settings
 from idp.web.i18n import LocaleCode
 from tests.browser.journeys import AuditTrail

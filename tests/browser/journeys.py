@@ -20,9 +20,10 @@ from typing import Final, Literal
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from idp.app import Services, method_user
+from idp.accounts import method_user
 from idp.devices import TrustedBrowser
 from idp.observability import AuditEvent
+from idp.services import Services
 from idp.sessions import SsoSession
 from idp.web.i18n import ERROR_MESSAGES, LocaleCode
 from tests.browser.pages import (

@@ -17,7 +17,8 @@ from typing import Any, Final
 
 import pytest
 
-from idp.app import Services, build_services, create_app
+from idp.app import create_app
+from idp.services import Services, build_services
 from idp.settings import Settings
 from tests.conftest import make_settings
 from tests.live_server import free_port, live_server

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from idp.app import Services
+from idp.services import Services
 from idp.settings import Settings
 from idp.web.i18n import LocaleCode
 from tests.browser.journeys import LANGS, AuditTrail, Walk, stored_methods

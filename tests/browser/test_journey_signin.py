@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from idp.app import Services
 from idp.login import ACR_2SV
+from idp.services import Services
 from idp.settings import Settings
 from idp.web.i18n import LocaleCode
 from tests.browser.journeys import (

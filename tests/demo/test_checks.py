@@ -21,9 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from idp.app import build_services, create_app
+from idp.app import create_app
 from idp.demo.client import DemoClient, register_demo_client
 from idp.demo.relying_party import DemoError, DemoRelyingParty
+from idp.services import build_services
 from tests.conftest import make_settings
 from tests.live_server import free_port, live_server
 from tests.login.helpers import form

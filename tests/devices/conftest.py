@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from idp.accounts import User
-from idp.app import Services
 from idp.devices import TrustedBrowsers
 from idp.observability import AuditEvent
+from idp.services import Services
 from idp.settings import Settings
 from tests.conftest import make_settings
 

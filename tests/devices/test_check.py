@@ -12,10 +12,10 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from idp.accounts import User
-from idp.app import Services
 from idp.devices import TrustedBrowsers, TrustReason
 from idp.devices.cookies import CookieCodec, CookiePayload
 from idp.observability import AuditEvent
+from idp.services import Services
 from tests.devices.helpers import CHROME_WINDOWS, DAY, SAFARI_IPHONE, T0, rejections
 
 LIFETIME = 30 * DAY

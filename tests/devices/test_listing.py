@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from idp.accounts import User
-from idp.app import Services
 from idp.devices import TrustedBrowsers, TrustReason
 from idp.observability import AuditEvent
+from idp.services import Services
 from tests.devices.helpers import CHROME_WINDOWS, DAY, SAFARI_IPHONE, T0
 
 FIREFOX_UBUNTU = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

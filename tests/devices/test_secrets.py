@@ -9,9 +9,9 @@ import logging
 import pytest
 
 from idp.accounts import User
-from idp.app import Services
 from idp.devices import TrustedBrowsers
 from idp.observability import AuditEvent
+from idp.services import Services
 from tests.devices.helpers import CHROME_WINDOWS, SAFARI_IPHONE, T0
 
 

@@ -20,12 +20,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from idp.accounts import User
-from idp.app import Services, build_services, create_app
+from idp.app import create_app
 from idp.delivery.outbox import read_outbox
 from idp.login import LoginRequirements, current_session, start_login
 from idp.methods import MethodUser
 from idp.methods.service import Role
 from idp.observability import AuditEvent
+from idp.services import Services, build_services
 from idp.settings import Settings
 from idp.web.csrf import Csrf
 from tests.conftest import make_settings

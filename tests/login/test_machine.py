@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from idp.app import Services
 from idp.login.core import Browser
 from idp.login.machine import LoginMachine
 from idp.login.model import (
@@ -22,6 +21,7 @@ from idp.login.model import (
 )
 from idp.login.transactions import Transactions
 from idp.methods import WrongCode
+from idp.services import Services
 from tests.login.helpers import MOBILE_E164, PASSWORD, Outbox, Person, create_user, enroll
 
 HERE = Browser(cookies={}, ip="192.0.2.10", user_agent="pytest", locale=lambda ui, user: "en")

@@ -22,13 +22,14 @@ import pyotp
 from tests.conftest import make_settings
 from tests.live_server import free_port, live_server
 
-from idp.accounts import User
-from idp.app import Services, build_services, create_app, method_user
+from idp.accounts import User, method_user
+from idp.app import create_app
 from idp.login import ACR_2SV
 from idp.oidc.clients import ClientConfig, hash_secret, new_secret
 from idp.oidc.config import OidcSettings
 from idp.oidc.keys import RECORD_KEY
 from idp.oidc.provider import OidcProvider
+from idp.services import Services, build_services
 from idp.sessions import SsoSession
 from idp.settings import Settings
 

@@ -10,7 +10,8 @@ from tests.conftest import make_settings
 from tests.live_server import live_server
 from tests.oidc.helpers import Env
 
-from idp.app import build_services, create_app
+from idp.app import create_app
+from idp.services import build_services
 
 
 def test_discovery_names_every_endpoint_under_the_issuer(env: Env) -> None:

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.accounts import User
+from idp.accounts import User, method_user
 from idp.login import LoginRequirements, current_session, start_login
 from idp.methods import MethodUser
 from idp.sessions import SsoSession
@@ -30,10 +30,7 @@ from idp.web.i18n import LocaleCode
 from idp.web.templating import Templates
 
 if TYPE_CHECKING:
-    from idp.app import Services
-
-# idp.app mounts these pages: it is imported here only for types, and method_user() when a
-# request needs it, so the import graph has no cycle.
+    from idp.oidc.provider import OidcServices
 
 __all__ = [
     "Person", "find_person", "fresh_posted", "fresh_signed_in", "posted", "signed_in", "step_up",
@@ -44,7 +41,7 @@ __all__ = [
 class Person:
     """The signed-in person of one request, their session, and the page language."""
 
-    services: Services
+    services: OidcServices
     session: SsoSession
     user: User
     locale: LocaleCode
@@ -52,8 +49,6 @@ class Person:
     @property
     def method_user(self) -> MethodUser:
         """The person as the methods see them, in the page's language (descriptions)."""
-        from idp.app import method_user
-
         return method_user(self.user, self.locale)
 
     def fresh(self) -> bool:
@@ -76,7 +71,7 @@ class Person:
                 self.session = updated
 
 
-def _find(request: Request, services: Services) -> tuple[SsoSession, User] | None:
+def _find(request: Request, services: OidcServices) -> tuple[SsoSession, User] | None:
     session = current_session(request, services)
     if session is None:
         return None
@@ -88,7 +83,7 @@ def _find(request: Request, services: Services) -> tuple[SsoSession, User] | Non
 
 async def find_person(request: Request) -> Person | None:
     """The signed-in person of this request, or ``None``."""
-    services: Services = request.app.state.services
+    services: OidcServices = request.app.state.services
     templates: Templates = request.app.state.templates
     found = await run_in_threadpool(_find, request, services)
     if found is None:
@@ -99,7 +94,7 @@ async def find_person(request: Request) -> Person | None:
 
 
 async def _start(request: Request, resume: str) -> Response:
-    services: Services = request.app.state.services
+    services: OidcServices = request.app.state.services
     requirements = LoginRequirements(resume=resume)
     return await run_in_threadpool(start_login, request, services, requirements)
 

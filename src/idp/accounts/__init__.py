@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from idp.accounts.passwords import PasswordCheck, PasswordPolicyError, Passwords
+from idp.methods import MethodUser
 from idp.observability import Audit
 from idp.store import Store, StoreError, dump_record, load_record
 
@@ -27,6 +28,7 @@ __all__ = [
     "PasswordPolicyError",
     "User",
     "UserNotFound",
+    "method_user",
     "normalise_email",
 ]
 
@@ -257,3 +259,9 @@ class Accounts:
             self._audit.emit("user.password_rehashed", user_id=user.id)
         return check.ok
 
+
+def method_user(user: User, locale: str | None = None) -> MethodUser:
+    """The person as a method plugin sees them, in this interaction's language (``locale``,
+    else their own)."""
+    return MethodUser(id=user.id, email=user.email, display_name=user.display_name,
+                      locale=locale or user.locale)

@@ -26,7 +26,7 @@ from idp.oidc.clients import (
 )
 
 if TYPE_CHECKING:
-    from idp.app import Services
+    from idp.oidc.provider import OidcServices
 
 __all__ = [
     "CALLBACK_PATH",
@@ -99,7 +99,7 @@ def demo_client(issuer: str, secret: str) -> DemoClient:
     return DemoClient(CLIENT_ID, secret, issuer + CALLBACK_PATH, issuer + DEMO_PATH)
 
 
-def register_demo_client(services: Services, path: Path = SECRET_FILE) -> str | None:
+def register_demo_client(services: OidcServices, path: Path = SECRET_FILE) -> str | None:
     """Make sure the Store holds the demo client for this issuer with the secret kept in
     ``path`` (created if missing). Returns None when done, else why the demo can't run (one
     line for the dev banner)."""

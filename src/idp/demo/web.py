@@ -30,7 +30,7 @@ from idp.demo.state import DemoState
 from idp.demo.view import signed_in_view
 
 if TYPE_CHECKING:
-    from idp.app import Services
+    from idp.oidc.provider import OidcServices
     from idp.web.templating import Templates
 
 __all__ = ["routes"]
@@ -43,8 +43,8 @@ LOGOUT_PURPOSE: Final = "demo-logout"
 _STATE_BYTES: Final = 16
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def _services(request: Request) -> OidcServices:
+    services: OidcServices = request.app.state.services
     return services
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from idp.accounts import Accounts, User
+from idp.accounts import Accounts, User, method_user
 from idp.crypto import DataKeys, DecryptionError
 from idp.devices import IssuedCookie, TrustedBrowsers
 from idp.login.limits import PasswordLimits, limits_secret
@@ -49,7 +49,7 @@ _CODES_AAD = "nidan.login.recovery-codes.v1"
 
 
 class LoginServices(Protocol):
-    """The services the journey uses (``idp.app.Services`` has them all)."""
+    """The services the journey uses (``idp.services.Services`` has them all)."""
 
     @property
     def settings(self) -> Settings: ...
@@ -136,9 +136,7 @@ class JourneyCore:
 
     def method_user(self, user: User, browser: Browser, held: Held) -> MethodUser:
         """The person as methods see them, in this interaction's language (L1)."""
-        locale = browser.locale(held.tx.ui_locales, user.locale)
-        return MethodUser(id=user.id, email=user.email, display_name=user.display_name,
-                          locale=locale)
+        return method_user(user, browser.locale(held.tx.ui_locales, user.locale))
 
     # -- writing --------------------------------------------------------------------------
 

@@ -20,12 +20,12 @@ from idp.login.responses import (
 )
 
 if TYPE_CHECKING:
-    from idp.app import Services
+    from idp.login.core import LoginServices
 
 __all__ = ["current_session", "start_login", "unlock"]
 
 
-def start_login(request: Request, services: Services, requirements: LoginRequirements
+def start_login(request: Request, services: LoginServices, requirements: LoginRequirements
                 ) -> Response:
     """Synchronous (call it in the thread pool). Saves a login transaction (15 min, in the
     Store) bound to this browser by a cookie and answers 303 to ``/login``, or straight to
@@ -41,7 +41,7 @@ def start_login(request: Request, services: Services, requirements: LoginRequire
     return redirect(STEP_URLS[started.step], (machine.transactions.cookie(started.token),))
 
 
-def unlock(services: Services, email: str, *, actor: str = "cli") -> bool:
+def unlock(services: LoginServices, email: str, *, actor: str = "cli") -> bool:
     """Clear the password limits of ``email`` (delay, lock, hard stop; BEHAVIOUR S4): what
     ``idp users unlock EMAIL`` does. Works for any address typed, account or not. Audited
     as ``login.unlocked``. Returns whether anything was set."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NoReturn
 
-from idp.accounts import User
+from idp.accounts import User, method_user
 from idp.devices import IssuedCookie
 from idp.login.core import Browser
 from idp.login.enrolling import EnrollmentSteps
@@ -33,7 +33,7 @@ from idp.login.model import (
     WrongStep,
 )
 from idp.login.transactions import Held
-from idp.methods import MethodError, MethodUser, ResendTooSoon
+from idp.methods import MethodError, ResendTooSoon
 from idp.methods.service import ChallengeSent, CredentialView, Role
 from idp.sessions import SsoSession
 
@@ -168,7 +168,7 @@ class LoginMachine(EnrollmentSteps):
     def _first_role(self, user: User) -> str:
         """S3: the primary, unless it is disabled (too many wrong codes) and the backup
         isn't; a person with one method only (enrollment unfinished) uses that one."""
-        views = self.services.methods.credentials(self._plain_user(user))
+        views = self.services.methods.credentials(method_user(user))
         primary, backup = views.get("primary"), views.get("backup")
         if primary is None and backup is not None:
             return "backup"
@@ -178,18 +178,12 @@ class LoginMachine(EnrollmentSteps):
             return "backup"
         return "primary"
 
-    @staticmethod
-    def _plain_user(user: User) -> MethodUser:
-        """For reading the person's methods (descriptions in their own language)."""
-        return MethodUser(id=user.id, email=user.email, display_name=user.display_name,
-                          locale=user.locale)
-
     def _after_password(self, held: Held, user: User, browser: Browser,
                         session: SsoSession | None) -> Outcome:
         """E1: set up what is missing; T1/T5: a trusted browser skips the code unless a
         fresh one is demanded; otherwise S3: the code step."""
         services = self.services
-        views = services.methods.credentials(self._plain_user(user))
+        views = services.methods.credentials(method_user(user))
         if not views:
             self.save(held, step=Step.ENROLL, enroll_role="primary", stage=Stage.CHOOSE)
             return Outcome(Step.ENROLL)

@@ -36,7 +36,7 @@ from idp.web.i18n import ERROR_MESSAGES, N_, LocaleCode, is_supported
 from idp.web.templating import Templates
 
 if TYPE_CHECKING:
-    from idp.app import Services
+    from idp.login.core import LoginServices
 
 __all__ = [
     "STAGE_URLS",
@@ -74,8 +74,8 @@ _STATE_MACHINE: Final = "nidan_login_machine"
 _THROTTLED: Final = (SlowDown, TemporarilyLocked, TooManyTries, ResendTooSoon, BudgetExhausted)
 
 
-def services_of(request: Request) -> Services:
-    services: Services = request.app.state.services
+def services_of(request: Request) -> LoginServices:
+    services: LoginServices = request.app.state.services
     return services
 
 
@@ -89,7 +89,7 @@ def install_machine(app: Starlette, machine: LoginMachine) -> None:
     setattr(app.state, _STATE_MACHINE, machine)
 
 
-def machine_for(request: Request, services: Services) -> LoginMachine:
+def machine_for(request: Request, services: LoginServices) -> LoginMachine:
     """The app's machine for ``services`` (built once; it keeps no per-person state)."""
     machine: LoginMachine | None = getattr(request.app.state, _STATE_MACHINE, None)
     if machine is None or machine.services is not services:
@@ -116,7 +116,7 @@ def browser_of(request: Request) -> Browser:
     )
 
 
-def current_session(request: Request, services: Services) -> SsoSession | None:
+def current_session(request: Request, services: LoginServices) -> SsoSession | None:
     """The browser's live SSO session: the cookie's session, of the person's current epoch,
     while the person exists and is active. Synchronous (Store reads): thread pool."""
 

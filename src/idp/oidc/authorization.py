@@ -48,7 +48,7 @@ from idp.sessions import SsoSession
 from idp.store import Store, dump_record, load_record
 
 if TYPE_CHECKING:
-    from idp.app import Services
+    from idp.login.core import LoginServices
 
 __all__ = ["Authorization"]
 
@@ -76,7 +76,7 @@ class Authorization:
 
     # -- entry points --------------------------------------------------------------------
 
-    def authorize(self, request: Request, http: HttpRequest, services: Services,
+    def authorize(self, request: Request, http: HttpRequest, services: LoginServices,
                   pages: Pages) -> Response:
         oauth = StarletteOAuth2Request(http)
         checked = self._client_and_redirect(oauth)
@@ -102,7 +102,7 @@ class Authorization:
         except OAuth2Error as error:
             return self._error(error, redirect_uri, oauth)
 
-    def resume(self, request: Request, txn_id: str, services: Services, pages: Pages
+    def resume(self, request: Request, txn_id: str, services: LoginServices, pages: Pages
                ) -> Response:
         restored = self._restore(request, pages, _SAVED, txn_id)
         if isinstance(restored, Response):
@@ -123,7 +123,7 @@ class Authorization:
             return self._error(error, redirect_uri, oauth)
 
     def decide_consent(self, request: Request, txn_id: str, approve: bool,
-                       services: Services, pages: Pages) -> Response:
+                       services: LoginServices, pages: Pages) -> Response:
         restored = self._restore(request, pages, _CONSENT_TXN, txn_id)
         if isinstance(restored, Response):
             return restored
@@ -174,7 +174,7 @@ class Authorization:
                 raise
             raise InvalidRequestError("Malformed request.") from None
 
-    def _start_login(self, request: Request, services: Services,
+    def _start_login(self, request: Request, services: LoginServices,
                      oauth: StarletteOAuth2Request, client: Client, params: AuthParams,
                      force: Force) -> Response:
         txn_id = secrets.token_urlsafe(TXN_ID_BYTES)
@@ -211,7 +211,7 @@ class Authorization:
         sub = needs.get("sub")
         return sub is None or sub == session.user_id
 
-    def _proceed(self, request: Request, services: Services, pages: Pages,
+    def _proceed(self, request: Request, services: LoginServices, pages: Pages,
                  oauth: StarletteOAuth2Request, grant: Any, client: Client,
                  session: SsoSession, user: Any, params: AuthParams) -> Response:
         scope: str = oauth.scope or ""
@@ -233,7 +233,7 @@ class Authorization:
                    "purpose": CONSENT_PURPOSE}
         return pages.render(request, "oidc/consent.html", context, ui_locales=params.ui_locales)
 
-    def _issue(self, services: Services, oauth: StarletteOAuth2Request, grant: Any,
+    def _issue(self, services: LoginServices, oauth: StarletteOAuth2Request, grant: Any,
                client: Client, session: SsoSession, user: Any, params: AuthParams, scope: str,
                offline: bool) -> Response:
         if session.acr not in ACR_VALUES:  # the promise: a second factor, or a trusted browser

@@ -36,7 +36,7 @@ from idp.oidc.tokens import TokenStore
 from idp.sessions import SsoSession, SsoSessions
 
 if TYPE_CHECKING:
-    from idp.app import Services
+    from idp.login.core import LoginServices
 
 __all__ = ["EndSession", "Logout"]
 
@@ -88,7 +88,7 @@ class Logout:
             queued += self._backchannel.enqueue(sid=sid, user_id=user_id, client_ids=clients)
         return queued
 
-    def end_session(self, request: Request, http: HttpRequest, services: Services,
+    def end_session(self, request: Request, http: HttpRequest, services: LoginServices,
                     pages: Pages) -> Response:
         """``GET|POST /logout``. Synchronous: call it in the thread pool."""
         data = dict(http.values)
@@ -124,7 +124,7 @@ class Logout:
             return self._clear(RedirectResponse(checked.redirect_uri, status_code=303), services)
         return self._signed_out(request, services, pages, client, None, data)
 
-    def confirm(self, request: Request, form: dict[str, str], services: Services,
+    def confirm(self, request: Request, form: dict[str, str], services: LoginServices,
                 pages: Pages) -> Response:
         """``POST /logout/confirm`` (CSRF checked by the caller). Synchronous."""
         client = self._clients.get(form.get("client_id", "")) if form.get("client_id") else None
@@ -152,7 +152,7 @@ class Logout:
     def _registered(client: Client | None, uri: str) -> bool:
         return client is not None and uri in client.config.post_logout_redirect_uris
 
-    def _signed_out(self, request: Request, services: Services, pages: Pages,
+    def _signed_out(self, request: Request, services: LoginServices, pages: Pages,
                     client: Client | None, back_url: str | None, data: dict[str, str]
                     ) -> Response:
         response = pages.render(request, "oidc/logged_out.html",
@@ -162,6 +162,6 @@ class Logout:
         return self._clear(response, services)
 
     @staticmethod
-    def _clear(response: Response, services: Services) -> Response:
+    def _clear(response: Response, services: LoginServices) -> Response:
         response.set_cookie(**services.sessions.clear_cookie().set_cookie_kwargs())
         return response

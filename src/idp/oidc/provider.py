@@ -1,6 +1,6 @@
 """The OpenID provider, assembled: clients, keys, tokens, authlib's server with our grants
 and endpoints, the authorization journey, logout. Built once per process by
-``idp.app.build_services`` (``services.oidc``).
+``idp.services.build_services`` (``services.oidc``).
 """
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from idp.accounts import Accounts
 from idp.crypto import DataKeys
+from idp.login.core import LoginServices
 from idp.observability import Audit
 from idp.oidc._authlib import InvalidGrantError
 from idp.oidc.authorization import Authorization
@@ -34,7 +35,7 @@ from idp.sessions import SsoSessions
 from idp.settings import Settings
 from idp.store import Store
 
-__all__ = ["ENDPOINTS", "OidcProvider"]
+__all__ = ["ENDPOINTS", "OidcProvider", "OidcServices"]
 
 # Paths of every endpoint, relative to the issuer.
 ENDPOINTS: Final = {
@@ -191,3 +192,11 @@ class OidcProvider:
         self.audit.emit("oidc.token_issued", user_id=subject.user.id if subject else None,
                         client_id=client.client_id, grant_type=request.payload.grant_type,
                         refresh=bool(token.get("refresh_token")))
+
+
+class OidcServices(LoginServices, Protocol):
+    """The services the provider's pages use (and the areas that reach the provider):
+    the sign-in journey's, and the provider itself (``idp.services.Services`` has them)."""
+
+    @property
+    def oidc(self) -> OidcProvider: ...

@@ -36,8 +36,7 @@ from idp.oidc.pages import CONSENT_PURPOSE, LOGOUT_PURPOSE, Pages
 from idp.store import StoreError
 
 if TYPE_CHECKING:
-    from idp.app import Services
-    from idp.oidc.provider import OidcProvider
+    from idp.oidc.provider import OidcProvider, OidcServices
 
 __all__ = ["routes"]
 
@@ -45,8 +44,8 @@ _BOTH = ["GET", "POST"]
 _JSON = "application/json"
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def _services(request: Request) -> OidcServices:
+    services: OidcServices = request.app.state.services
     return services
 
 
