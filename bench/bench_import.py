@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from idp.accounts.passwords import Passwords
 from idp.settings import PasswordSettings
+from idp.users.passwords import Passwords
 
 IDP = str(Path(sys.executable).parent / "idp")
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits, as new enrollments make

@@ -47,10 +47,10 @@ from tests.live_server import free_port, live_server  # noqa: E402
 from tests.login.helpers import PASSWORD, Authenticator, form  # noqa: E402
 from tests.redis_servers import RedisStandalone  # noqa: E402
 
-from idp.accounts.passwords import Passwords  # noqa: E402
 from idp.app import create_app  # noqa: E402
 from idp.services import build_services  # noqa: E402
 from idp.settings import PasswordSettings, load_settings  # noqa: E402
+from idp.users.passwords import Passwords  # noqa: E402
 
 STEPS = (("GET", "/login"), ("POST", "/login"), ("GET", "/login/code"),
          ("POST", "/login/code"))

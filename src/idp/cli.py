@@ -15,8 +15,6 @@ from typing import Any
 import click
 from pydantic import SecretStr
 
-from idp.accounts import AccountError, PasswordPolicyError
-from idp.accounts.importing import ImportError_, import_users
 from idp.cli_common import EXIT_USAGE, State, fail, pass_state, with_config_option
 from idp.cli_oidc import register as register_oidc_commands
 from idp.cli_security import register as register_security_commands
@@ -25,6 +23,8 @@ from idp.methods import MethodError
 from idp.services import MethodImporter
 from idp.settings import SettingsError
 from idp.store import StoreError
+from idp.users import AccountError, PasswordPolicyError
+from idp.users.importing import ImportError_, import_users
 
 __all__ = ["main"]
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import click
 
-from idp.accounts import method_user
 from idp.cli_common import State, fail, pass_state
 from idp.crypto import DataKeys, generate_data_key
 from idp.login import unlock
 from idp.methods.credentials import rotate_data_key
 from idp.services import Services
+from idp.users import method_user
 
 __all__ = ["register"]
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from idp.accounts import Accounts, User, method_user
-from idp.accounts.passwords import Passwords
 from idp.delivery import Delivery, load_transports
 from idp.devices import TrustedBrowsers
 from idp.methods import MethodError
@@ -23,6 +21,8 @@ from idp.oidc.provider import OidcProvider
 from idp.sessions import SsoSessions
 from idp.settings import Settings
 from idp.store import Store, open_store
+from idp.users import Accounts, User, method_user
+from idp.users.passwords import Passwords
 
 __all__ = ["MethodImporter", "Services", "build_services"]
 

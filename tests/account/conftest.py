@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from idp.accounts import User
-from tests.account.helpers import Browser, Site, create_seller, serve
+from idp.users import User
+from tests.account.helpers import HttpBrowser, Site, create_seller, serve
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def seller(site: Site) -> User:
 
 
 @pytest.fixture
-def desktop(site: Site) -> Iterator[Browser]:
-    opened = Browser(site)
+def desktop(site: Site) -> Iterator[HttpBrowser]:
+    opened = HttpBrowser(site)
     try:
         yield opened
     finally:

@@ -14,13 +14,13 @@ from typing import Any
 
 import httpx
 
-from idp.accounts import User, method_user
 from idp.app import create_app
 from idp.delivery.outbox import read_outbox
 from idp.observability import AuditEvent
 from idp.services import Services, build_services
 from idp.sessions import SsoSession
 from idp.settings import Settings
+from idp.users import User, method_user
 from idp_totp import totp_at
 from tests.account.forms import Form, form_for
 from tests.conftest import make_settings
@@ -73,7 +73,7 @@ class Site:
     def user(self, email: str = SELLER_EMAIL) -> User:
         return self.services.accounts.require(email)
 
-    def session_of(self, browser: Browser) -> SsoSession | None:
+    def session_of(self, browser: HttpBrowser) -> SsoSession | None:
         """The live SSO session behind the browser's cookie, read from the store."""
         token = browser.http.cookies.get(self.services.sessions.cookie_name)
 
@@ -83,7 +83,7 @@ class Site:
 
         return self.services.sessions.current(token, user_epoch=epoch)
 
-    def age_second_factor(self, browser: Browser, seconds: float) -> None:
+    def age_second_factor(self, browser: HttpBrowser, seconds: float) -> None:
         """Time travel for C2: the last code of the browser's session was entered
         ``seconds`` ago."""
         session = self.session_of(browser)
@@ -133,7 +133,7 @@ def totp_now(secret: str = TOTP_SECRET, at: float | None = None) -> str:
     return totp_at(key, time.time() if at is None else at)
 
 
-class Browser:
+class HttpBrowser:
     """One browser: its own cookie jar, User-Agent and language. Redirects are followed
     by hand (``follow``) so tests can look at each hop."""
 

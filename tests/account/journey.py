@@ -8,8 +8,8 @@ import time
 
 import httpx
 
-from idp.accounts import User
-from tests.account.helpers import PASSWORD, PHONE, TOTP_SECRET, Browser, Site, totp_now
+from idp.users import User
+from tests.account.helpers import PASSWORD, PHONE, TOTP_SECRET, HttpBrowser, Site, totp_now
 
 # RFC 6238 steps, and how far either side the server accepts (S5: one step).
 STEP_S = 30
@@ -28,7 +28,7 @@ def app_code(site: Site, secret: str = TOTP_SECRET) -> str:
 
 
 def enter_code(
-    browser: Browser, page: httpx.Response, *, use_backup: bool = False,
+    browser: HttpBrowser, page: httpx.Response, *, use_backup: bool = False,
     phone: str = PHONE, primary_phone: str | None = None, trust: bool = False,
 ) -> httpx.Response:
     """On the code page: the app's code (or, with ``primary_phone``, the primary's text
@@ -50,7 +50,7 @@ def enter_code(
 
 
 def sign_in(
-    browser: Browser, user: User, *, password: str = PASSWORD, use_backup: bool = False,
+    browser: HttpBrowser, user: User, *, password: str = PASSWORD, use_backup: bool = False,
     phone: str = PHONE, primary_phone: str | None = None, trust: bool = False,
     start: str = "/account",
 ) -> httpx.Response:

@@ -3,14 +3,14 @@ recognisable, removable one by one or all at once, effective immediately."""
 
 from __future__ import annotations
 
-from idp.accounts import User
+from idp.users import User
 from tests.account.forms import forms_for
 from tests.account.helpers import (
     CHROME_WINDOWS,
     FIREFOX_UBUNTU,
     PASSWORD,
     SAFARI_IPHONE,
-    Browser,
+    HttpBrowser,
     Site,
     create_seller,
 )
@@ -26,14 +26,14 @@ def browser_names(html: str) -> list[str]:
 
 
 def test_two_browsers_are_listed_distinguishably(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     # covers T3 (the seeds: "2 browsers don't require a code" that nobody could tell apart)
     devices = site.services.devices
     devices.trust(seller, user_agent=CHROME_WINDOWS, ip="203.0.113.7")
     devices.trust(seller, user_agent=CHROME_WINDOWS, ip="198.51.100.20")
     sign_in(desktop, seller)
-    english = Browser(site)
+    english = HttpBrowser(site)
     try:
         english.http.cookies.set("nidan_lang", "en", domain="127.0.0.1", path="/")
         sign_in(english, seller)
@@ -59,7 +59,7 @@ def test_two_browsers_are_listed_distinguishably(
 
 
 def test_browsers_are_named_by_browser_and_system(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     # covers T3
     devices = site.services.devices
@@ -73,7 +73,7 @@ def test_browsers_are_named_by_browser_and_system(
     assert "不明" in visible_text(page.text)  # no IP address recorded
 
 
-def test_remove_one_then_all(site: Site, seller: User, desktop: Browser) -> None:
+def test_remove_one_then_all(site: Site, seller: User, desktop: HttpBrowser) -> None:
     # covers T3, T4
     devices = site.services.devices
     keep = devices.trust(seller, user_agent=SAFARI_IPHONE, ip="203.0.113.7")
@@ -107,7 +107,7 @@ def test_remove_one_then_all(site: Site, seller: User, desktop: Browser) -> None
 
 
 def test_removing_another_persons_browser_does_nothing(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     # covers T3
     other = create_seller(site, "other@example.com", phone="+819055556666")
@@ -124,7 +124,7 @@ def test_removing_another_persons_browser_does_nothing(
     assert site.services.devices.count(seller) == 1
 
 
-def test_many_trusted_browsers_are_flagged(site: Site, seller: User, desktop: Browser) -> None:
+def test_many_trusted_browsers_are_flagged(site: Site, seller: User, desktop: HttpBrowser) -> None:
     # covers A1
     devices = site.services.devices
     agents = (CHROME_WINDOWS, SAFARI_IPHONE, FIREFOX_UBUNTU)
@@ -145,7 +145,7 @@ def test_many_trusted_browsers_are_flagged(site: Site, seller: User, desktop: Br
 def test_the_journey_end_to_end(site: Site) -> None:
     # covers T1, T2, T3, T4 (the seeds' seller: two entries, now recognisable, removable)
     user = create_seller(site, "en@example.com", locale="en", phone="+819033334444")
-    pc, phone = Browser(site), Browser(site, user_agent=SAFARI_IPHONE)
+    pc, phone = HttpBrowser(site), HttpBrowser(site, user_agent=SAFARI_IPHONE)
     try:
         for browser in (pc, phone):
             assert sign_in(browser, user, trust=True).url.path == "/account"

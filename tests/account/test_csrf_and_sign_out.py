@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from idp.accounts import User
+from idp.users import User
 from tests.account.forms import forms
-from tests.account.helpers import CHROME_WINDOWS, PASSWORD, Browser, Site
+from tests.account.helpers import CHROME_WINDOWS, PASSWORD, HttpBrowser, Site
 from tests.account.journey import sign_in
 from tests.web.html import visible_text
 
@@ -30,7 +30,7 @@ POSTS = [
 
 @pytest.mark.parametrize(("path", "data"), POSTS, ids=[path for path, _ in POSTS])
 def test_posts_without_a_valid_token_are_refused(
-    site: Site, seller: User, desktop: Browser, path: str, data: dict[str, str]
+    site: Site, seller: User, desktop: HttpBrowser, path: str, data: dict[str, str]
 ) -> None:
     sign_in(desktop, seller)
     site.services.devices.trust(seller, user_agent=CHROME_WINDOWS, ip=None)
@@ -56,7 +56,7 @@ def test_posts_without_a_valid_token_are_refused(
     assert desktop.get("/account").status_code == 200
 
 
-def test_sign_out_ends_the_session(site: Site, seller: User, desktop: Browser) -> None:
+def test_sign_out_ends_the_session(site: Site, seller: User, desktop: HttpBrowser) -> None:
     sign_in(desktop, seller)
     assert desktop.get("/account/sign-out").status_code == 405  # a link can't sign out
     page = desktop.get("/account")

@@ -7,18 +7,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from idp.accounts import User, method_user
 from idp.methods import (
     AppBothRoles,
     PhoneNotSmsCapable,
     SamePhoneTwice,
     TooFewMethods,
 )
+from idp.users import User, method_user
 from idp.web.i18n import Catalogues
 from tests.account.forms import form_for, forms
 from tests.account.helpers import (
     CHROME_WINDOWS,
-    Browser,
+    HttpBrowser,
     Site,
     create_seller,
     totp_now,
@@ -34,7 +34,7 @@ NEW_PHONE_E164 = "+818022223333"
 
 
 def test_replace_the_primary_with_a_new_number(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     # covers C1, C2, C4, E2
     services = site.services
@@ -80,7 +80,7 @@ def test_replace_the_primary_with_a_new_number(
     assert again.url.path == "/account"
 
 
-def test_replace_an_app_with_a_new_app(site: Site, desktop: Browser) -> None:
+def test_replace_an_app_with_a_new_app(site: Site, desktop: HttpBrowser) -> None:
     # covers C1, E6
     user = create_seller(site, "app@example.com", locale="en")
     sign_in(desktop, user)
@@ -111,7 +111,7 @@ def pending_secret(site: Site, user: User) -> str:
 
 
 def test_a_code_older_than_ten_minutes_asks_for_a_fresh_one(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     # covers C2
     sign_in(desktop, seller)
@@ -140,7 +140,7 @@ def test_a_code_older_than_ten_minutes_asks_for_a_fresh_one(
 
 
 def test_a_trusted_browser_sign_in_is_not_a_fresh_code(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     # covers C2, T1, T5
     sign_in(desktop, seller, trust=True)
@@ -161,7 +161,7 @@ def test_a_trusted_browser_sign_in_is_not_a_fresh_code(
     assert back.status_code == 200
 
 
-def test_removing_a_method_is_refused(site: Site, seller: User, desktop: Browser) -> None:
+def test_removing_a_method_is_refused(site: Site, seller: User, desktop: HttpBrowser) -> None:
     # covers C2
     sign_in(desktop, seller)
     overview = desktop.get("/account")
@@ -186,7 +186,7 @@ def test_removing_a_method_is_refused(site: Site, seller: User, desktop: Browser
     ids=["E3-app-twice", "E4-same-number", "E4-other-spelling", "E5-050-sms"],
 )
 def test_refused_choices_say_why(
-    site: Site, desktop: Browser, role: str, method: str, phone: str, error: Exception
+    site: Site, desktop: HttpBrowser, role: str, method: str, phone: str, error: Exception
 ) -> None:
     # covers E3, E4, E5, C2
     user = create_seller(site, "en@example.com", locale="en")
@@ -207,7 +207,7 @@ def test_refused_choices_say_why(
     assert site.methods("en@example.com")["backup"][0] == "sms"
 
 
-def test_refusals_are_shown_in_japanese(site: Site, seller: User, desktop: Browser) -> None:
+def test_refusals_are_shown_in_japanese(site: Site, seller: User, desktop: HttpBrowser) -> None:
     # covers E5, L1
     sign_in(desktop, seller)
     choose = desktop.get(REPLACE_PRIMARY)
@@ -219,7 +219,7 @@ def test_refusals_are_shown_in_japanese(site: Site, seller: User, desktop: Brows
 
 
 def test_the_backup_page_says_why_the_app_is_missing(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     # covers E3
     sign_in(desktop, seller)
@@ -232,7 +232,7 @@ def test_the_backup_page_says_why_the_app_is_missing(
     assert f"認証アプリ: {reason}" in visible_text(page.text)
 
 
-def test_swap_primary_and_backup(site: Site, seller: User, desktop: Browser) -> None:
+def test_swap_primary_and_backup(site: Site, seller: User, desktop: HttpBrowser) -> None:
     # covers C1, C4
     sign_in(desktop, seller)
     confirm = desktop.get("/account/methods/swap")
@@ -247,7 +247,7 @@ def test_swap_primary_and_backup(site: Site, seller: User, desktop: Browser) -> 
     assert "第一手段とバックアップ手段を入れ替えました" in visible_text(overview.text)
 
 
-def test_resend_cooldown_and_cancel(site: Site, seller: User, desktop: Browser) -> None:
+def test_resend_cooldown_and_cancel(site: Site, seller: User, desktop: HttpBrowser) -> None:
     # covers S5, C2
     sign_in(desktop, seller)
     choose = desktop.get(REPLACE_PRIMARY)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from idp.accounts import User
+from idp.users import User
 from idp.web.headers import SECURITY_HEADERS
 from tests.account.helpers import (
     PHONE,
     TOTP_SECRET,
-    Browser,
+    HttpBrowser,
     Site,
     create_seller,
 )
@@ -18,7 +18,7 @@ from tests.account.journey import sign_in
 from tests.web.html import visible_text
 
 
-def test_signed_out_starts_the_journey_back_to_account(site: Site, desktop: Browser) -> None:
+def test_signed_out_starts_the_journey_back_to_account(site: Site, desktop: HttpBrowser) -> None:
     response = desktop.get("/account")
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
@@ -32,7 +32,7 @@ def test_signed_out_starts_the_journey_back_to_account(site: Site, desktop: Brow
 
 
 def test_methods_are_described_never_revealed(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     sign_in(desktop, seller)
     response = desktop.get("/account")
@@ -50,7 +50,7 @@ def test_methods_are_described_never_revealed(
 
 
 def test_every_settings_page_is_no_store_with_the_security_headers(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     sign_in(desktop, seller)
     for path in ("/account", "/account/password", "/account/recovery-codes",
@@ -66,7 +66,7 @@ def test_every_settings_page_is_no_store_with_the_security_headers(
         assert "<style" not in response.text, path
 
 
-def test_an_unknown_role_is_not_found(site: Site, seller: User, desktop: Browser) -> None:
+def test_an_unknown_role_is_not_found(site: Site, seller: User, desktop: HttpBrowser) -> None:
     sign_in(desktop, seller)
     assert desktop.get("/account/methods/tertiary/replace").status_code == 404
 
@@ -77,7 +77,7 @@ def test_japanese_and_english(site: Site) -> None:
     create_seller(site, "en@example.com", locale="en", phone="+819033334444")
     pages = {}
     for email, language in (("ja@example.com", "en"), ("en@example.com", "ja")):
-        browser = Browser(site, language=language)
+        browser = HttpBrowser(site, language=language)
         try:
             sign_in(browser, site.user(email))
             pages[email] = browser.get("/account")

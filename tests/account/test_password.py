@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import httpx
 
-from idp.accounts import User
+from idp.users import User
 from tests.account.forms import form_for
 from tests.account.helpers import (
     PASSWORD,
     SAFARI_IPHONE,
-    Browser,
+    HttpBrowser,
     Site,
 )
 from tests.account.journey import sign_in
@@ -22,7 +22,7 @@ NEW_PASSWORD = "a new password nobody guesses"
 
 
 def change(
-    desktop: Browser, current: str, new: str, again: str | None = None
+    desktop: HttpBrowser, current: str, new: str, again: str | None = None
 ) -> httpx.Response:
     page = desktop.get(PASSWORD_PATH)
     return desktop.submit(page, PASSWORD_PATH, {
@@ -32,7 +32,7 @@ def change(
 
 
 def test_the_form_tells_password_managers_what_is_what(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     sign_in(desktop, seller)
     controls = form_for(desktop.get(PASSWORD_PATH).text, PASSWORD_PATH).controls
@@ -44,10 +44,10 @@ def test_the_form_tells_password_managers_what_is_what(
                for name in ("current_password", "new_password", "new_password_again"))
 
 
-def test_change_password(site: Site, seller: User, desktop: Browser) -> None:
+def test_change_password(site: Site, seller: User, desktop: HttpBrowser) -> None:
     # covers C4
     accounts, devices = site.services.accounts, site.services.devices
-    other = Browser(site, user_agent=SAFARI_IPHONE)
+    other = HttpBrowser(site, user_agent=SAFARI_IPHONE)
     try:
         sign_in(other, seller, trust=True)  # a browser that skips the code
         sign_in(desktop, seller)
@@ -77,7 +77,7 @@ def test_change_password(site: Site, seller: User, desktop: Browser) -> None:
         other.close()
 
 
-def test_refusals(site: Site, seller: User, desktop: Browser) -> None:
+def test_refusals(site: Site, seller: User, desktop: HttpBrowser) -> None:
     # covers C4
     sign_in(desktop, seller)
     cases = [
@@ -95,7 +95,7 @@ def test_refusals(site: Site, seller: User, desktop: Browser) -> None:
 
 
 def test_guessing_the_current_password_is_limited(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     # covers S4
     sign_in(desktop, seller)

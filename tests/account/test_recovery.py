@@ -8,9 +8,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from idp.accounts import User, method_user
 from idp.methods import WrongCode
-from tests.account.helpers import CHROME_WINDOWS, Browser, Site
+from idp.users import User, method_user
+from tests.account.helpers import CHROME_WINDOWS, HttpBrowser, Site
 from tests.account.journey import sign_in
 from tests.web.html import elements, visible_text
 
@@ -23,7 +23,7 @@ def shown_codes(html: str) -> list[str]:
 
 
 def test_new_recovery_codes_replace_the_old_ones(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     # covers E7, C3, C4
     methods = site.services.methods
@@ -62,7 +62,7 @@ def test_new_recovery_codes_replace_the_old_ones(
 
 
 def test_an_imported_account_is_told_it_has_no_codes(
-    site: Site, seller: User, desktop: Browser
+    site: Site, seller: User, desktop: HttpBrowser
 ) -> None:
     # covers E7
     sign_in(desktop, seller)

@@ -28,8 +28,8 @@ from idp.web.i18n import LocaleCode
 from tests.browser.journeys import AuditTrail
 from tests.browser.pages import (
     OpenPerson,
-    Person,
     Screenshots,
+    Visitor,
     has_japanese_glyphs,
     screenshot_folder,
 )
@@ -147,7 +147,7 @@ def open_person(new_context: CreateContextCallback) -> Iterator[OpenPerson]:
     """``open_person("ja")``: a fresh browser (context) for one person, speaking ``ja`` or
     ``en``. After the test, every person's pages must have reported no CSP violation, no
     script error and no server error, unless opened with ``expect_problems=True``."""
-    people: list[Person] = []
+    people: list[Visitor] = []
 
     def _open(
         lang: LocaleCode,
@@ -156,7 +156,7 @@ def open_person(new_context: CreateContextCallback) -> Iterator[OpenPerson]:
         phone_screen: bool = False,
         expect_problems: bool = False,
         javascript: bool = True,
-    ) -> Person:
+    ) -> Visitor:
         person = make_person(
             new_context, lang, user_agent=user_agent, phone_screen=phone_screen,
             expect_problems=expect_problems, javascript=javascript,

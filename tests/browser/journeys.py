@@ -20,15 +20,15 @@ from typing import Final, Literal
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from idp.accounts import method_user
 from idp.devices import TrustedBrowser
 from idp.observability import AuditEvent
 from idp.services import Services
 from idp.sessions import SsoSession
+from idp.users import method_user
 from idp.web.i18n import ERROR_MESSAGES, LocaleCode
 from tests.browser.pages import (
-    Person,
     Screenshots,
+    Visitor,
     ui_nptext,
     ui_ntext,
     ui_ptext,
@@ -96,7 +96,7 @@ def stored_methods(services: Services, seller: Seller) -> dict[str, str]:
     return {role: view.method for role, view in views.items()}
 
 
-def session_of(services: Services, person: Person) -> SsoSession | None:
+def session_of(services: Services, person: Visitor) -> SsoSession | None:
     """The live SSO session the server holds for this browser's session cookie."""
     token = person.cookie(services.sessions.cookie_name)
 
@@ -130,7 +130,7 @@ class Walk:
     """One person taking the journey in their browser: what they read, type and click,
     with a numbered screenshot after every step that shows a new page."""
 
-    person: Person
+    person: Visitor
     shot: Screenshots
 
     @property

@@ -29,8 +29,8 @@ __all__ = [
     "Focused",
     "OpenPerson",
     "PageProblems",
-    "Person",
     "Screenshots",
+    "Visitor",
     "assert_security_headers",
     "focused",
     "has_japanese_glyphs",
@@ -169,7 +169,7 @@ class PageProblems:
 
 
 @dataclass
-class Person:
+class Visitor:
     """Someone at their own browser: a fresh context (own cookies, storage, language) and a
     first tab ``page``. Problems of every tab are collected in ``problems``."""
 
@@ -196,7 +196,7 @@ class Person:
 
 
 class OpenPerson(Protocol):
-    """The ``open_person`` fixture: ``open_person("ja")`` -> a :class:`Person`."""
+    """The ``open_person`` fixture: ``open_person("ja")`` -> a :class:`Visitor`."""
 
     def __call__(
         self,
@@ -206,7 +206,7 @@ class OpenPerson(Protocol):
         phone_screen: bool = False,
         expect_problems: bool = False,
         javascript: bool = True,
-    ) -> Person: ...
+    ) -> Visitor: ...
 
 
 def open_person(
@@ -217,7 +217,7 @@ def open_person(
     phone_screen: bool = False,
     expect_problems: bool = False,
     javascript: bool = True,
-) -> Person:
+) -> Visitor:
     """A new browser context speaking ``lang`` (locale and Accept-Language), optionally with
     another User-Agent (:data:`USER_AGENTS`), a phone-sized touch screen, or script turned
     off (``javascript=False``: the pages must work without it). Made through
@@ -237,7 +237,7 @@ def open_person(
     # Every tab, including ones the page opens itself, is watched from its first request.
     context.on("page", problems.watch)
     page = context.new_page()
-    return Person(lang, context, page, problems, expect_problems)
+    return Visitor(lang, context, page, problems, expect_problems)
 
 
 # -- screenshots ----------------------------------------------------------------------------

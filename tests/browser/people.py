@@ -23,7 +23,6 @@ from typing import Any, Final, Literal
 
 import pyotp
 
-from idp.accounts import User, method_user
 from idp.delivery.outbox import read_outbox
 from idp.methods.codes import CODE_DIGITS
 from idp.methods.core import CredentialView
@@ -31,6 +30,7 @@ from idp.methods.credentials import Role
 from idp.methods.phone import PhoneKind, parse_phone
 from idp.methods.service import ImportRow
 from idp.services import Services
+from idp.users import User, method_user
 from idp.web.i18n import SUPPORTED_LOCALES, LocaleCode
 from idp_voice import voice_segments
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from idp.accounts import method_user
 from idp.methods.phone import PhoneKind, parse_phone
 from idp.services import Services
+from idp.users import method_user
 from idp_sms import sms_text
 from idp_voice import voice_segments
 from tests.browser.pages import screenshot_folder, ui_ntext, ui_text

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from idp.accounts import method_user
 from idp.login import ACR_2SV
 from idp.services import Services
 from idp.settings import Settings
+from idp.users import method_user
 from idp.web.i18n import LocaleCode
 from tests.browser.journeys import (
     LANGS,

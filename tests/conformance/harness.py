@@ -27,10 +27,10 @@ from tests.live_server import free_port, live_server
 from tests.oidc.helpers import Clock, Env, add_client, build_env_services, make_user
 from tests.oidc.receiver import Receiver
 
-from idp.accounts import User
 from idp.app import create_app
 from idp.login.machine import LoginMachine
 from idp.login.responses import install_machine
+from idp.users import User
 
 __all__ = ["CALLBACK", "POST_LOGOUT", "BackchannelReceiver", "Op", "SuiteClient",
            "conformance_provider", "receiving_backchannel"]

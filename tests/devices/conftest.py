@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from idp.accounts import User
 from idp.devices import TrustedBrowsers
 from idp.observability import AuditEvent
 from idp.services import Services
 from idp.settings import Settings
+from idp.users import User
 from tests.conftest import make_settings
 
 

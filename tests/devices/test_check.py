@@ -11,11 +11,11 @@ from collections.abc import Callable
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from idp.accounts import User
 from idp.devices import TrustedBrowsers, TrustReason
 from idp.devices.cookies import CookieCodec, CookiePayload
 from idp.observability import AuditEvent
 from idp.services import Services
+from idp.users import User
 from tests.devices.helpers import CHROME_WINDOWS, DAY, SAFARI_IPHONE, T0, rejections
 
 LIFETIME = 30 * DAY

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from idp.accounts import User
 from idp.devices import CookieKeyError, TrustedBrowsers, TrustReason
 from idp.observability import Audit, AuditEvent
 from idp.settings import SettingsError
 from idp.store import Store
+from idp.users import User
 from tests.conftest import make_settings
 from tests.devices.helpers import CHROME_WINDOWS, T0, rejections
 

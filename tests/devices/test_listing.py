@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from idp.accounts import User
 from idp.devices import TrustedBrowsers, TrustReason
 from idp.observability import AuditEvent
 from idp.services import Services
+from idp.users import User
 from tests.devices.helpers import CHROME_WINDOWS, DAY, SAFARI_IPHONE, T0
 
 FIREFOX_UBUNTU = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

@@ -8,10 +8,10 @@ import logging
 
 import pytest
 
-from idp.accounts import User
 from idp.devices import TrustedBrowsers
 from idp.observability import AuditEvent
 from idp.services import Services
+from idp.users import User
 from tests.devices.helpers import CHROME_WINDOWS, SAFARI_IPHONE, T0
 
 

@@ -17,8 +17,8 @@ from tests.interop.browser import visit
 from tests.interop.node_rp import NodeRp
 from tests.oidc.helpers import Env, add_client, header_of, make_user, query_of
 
-from idp.accounts import User
 from idp.login import ACR_2SV
+from idp.users import User
 
 # A loopback redirect URI (RFC 8252 7.3) nobody listens on: the test stops at the provider's
 # redirect and hands its Location to the client, as the browser would have.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.login.helpers import Browser, Person, Site, create_user, enroll, serve
+from tests.login.helpers import Enrolled, HttpBrowser, Site, create_user, enroll, serve
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 
 @pytest.fixture
-def visitor(site: Site) -> Iterator[Browser]:
+def visitor(site: Site) -> Iterator[HttpBrowser]:
     opened = site.browser()
     try:
         yield opened
@@ -26,6 +26,6 @@ def visitor(site: Site) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def person(site: Site) -> Person:
+def person(site: Site) -> Enrolled:
     """An enrolled person: authenticator app primary, SMS backup."""
     return enroll(site.services, site.outbox, create_user(site.services, "seller@example.com"))

@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from idp.accounts import User
 from idp.app import create_app
 from idp.delivery.outbox import read_outbox
 from idp.login import LoginRequirements, current_session, start_login
@@ -28,6 +27,7 @@ from idp.methods.service import Role
 from idp.observability import AuditEvent
 from idp.services import Services, build_services
 from idp.settings import Settings
+from idp.users import User
 from idp.web.csrf import Csrf
 from tests.conftest import make_settings
 from tests.live_server import free_port, live_server
@@ -177,11 +177,11 @@ class Site:
     outbox: Outbox
     events: list[AuditEvent]
 
-    def browser(self, *, language: str = "en", local_address: str | None = None) -> Browser:
+    def browser(self, *, language: str = "en", local_address: str | None = None) -> HttpBrowser:
         transport = httpx.HTTPTransport(local_address=local_address) if local_address else None
         client = httpx.Client(base_url=self.base, headers={"Accept-Language": language},
                               transport=transport, timeout=30)
-        return Browser(self, client)
+        return HttpBrowser(self, client)
 
     def audited(self, name: str) -> list[AuditEvent]:
         return [event for event in self.events if event["event"] == name]
@@ -238,7 +238,7 @@ def serve(tmp_path: Path, **sections: dict[str, object]) -> Iterator[Site]:
 
 
 @dataclass
-class Browser:
+class HttpBrowser:
     site: Site
     http: httpx.Client
     page: httpx.Response | None = None
@@ -300,7 +300,7 @@ class Browser:
 
 
 @dataclass
-class Person:
+class Enrolled:
     user: User
     email: str
     app: Authenticator | None = None
@@ -314,10 +314,10 @@ def create_user(services: Services, email: str, *, locale: str = "en") -> User:
 
 
 def enroll(services: Services, outbox: Outbox, user: User, *, primary: tuple[str, str] = (
-        "totp", ""), backup: tuple[str, str] = ("sms", MOBILE)) -> Person:
+        "totp", ""), backup: tuple[str, str] = ("sms", MOBILE)) -> Enrolled:
     """Set a person up through the methods layer with real codes (set-up for tests that are
     about something else; the journey's own enrollment is tested over HTTP)."""
-    person = Person(user, user.email)
+    person = Enrolled(user, user.email)
     mu = MethodUser(id=user.id, email=user.email, locale=user.locale)
     methods = services.methods
     codes: tuple[str, ...] = ()

@@ -8,8 +8,8 @@ import httpx
 from tests.login.helpers import (
     MOBILE_E164,
     PASSWORD,
-    Browser,
-    Person,
+    Enrolled,
+    HttpBrowser,
     Site,
     create_user,
     enroll,
@@ -20,14 +20,14 @@ from tests.web.html import visible_text
 EXPIRED = "Your session has expired"
 
 
-def at_code_step(browser: Browser, person: Person) -> httpx.Response:
+def at_code_step(browser: HttpBrowser, person: Enrolled) -> httpx.Response:
     browser.go("/login")
     page = browser.submit("/login", email=person.email, password=PASSWORD)
     assert str(page.url).endswith("/login/code")
     return page
 
 
-def test_step_urls_cannot_be_skipped(site: Site, visitor: Browser, person: Person) -> None:
+def test_step_urls_cannot_be_skipped(site: Site, visitor: HttpBrowser, person: Enrolled) -> None:
     # covers S1
     visitor.go("/login")
     for path in ("/login/code", "/login/enroll", "/login/enroll/verify", "/login/enroll/codes",
@@ -56,8 +56,8 @@ def test_step_urls_cannot_be_skipped(site: Site, visitor: Browser, person: Perso
     assert site.audited("login.succeeded") == []
 
 
-def test_a_finished_transaction_cannot_be_replayed(site: Site, visitor: Browser,
-                                                   person: Person) -> None:
+def test_a_finished_transaction_cannot_be_replayed(site: Site, visitor: HttpBrowser,
+                                                   person: Enrolled) -> None:
     # covers S1
     page = at_code_step(visitor, person)
     cookie = visitor.http.cookies.get("nidan_login")
@@ -83,7 +83,7 @@ def test_a_finished_transaction_cannot_be_replayed(site: Site, visitor: Browser,
 
 
 def test_cookies_swapped_between_two_browsers_move_nothing(site: Site,
-                                                          person: Person) -> None:
+                                                          person: Enrolled) -> None:
     other = enroll(site.services, site.outbox, create_user(site.services, "b@example.com"),
                    backup=("sms", "080-7777-6666"))
     first, second = site.browser(), site.browser()
@@ -96,11 +96,11 @@ def test_cookies_swapped_between_two_browsers_move_nothing(site: Site,
         assert tx_b
         assert tx_a != tx_b
         fields_a = form(page_a.text, "/login/code").fields
-        # Browser A's form with browser B's transaction cookie: another transaction.
+        # HttpBrowser A's form with browser B's transaction cookie: another transaction.
         first.http.cookies.set("nidan_login", tx_b)
         assert person.app is not None
         assert other.app is not None
-        # Browser A's CSRF cookie stays its own, so the form's token is valid; only the
+        # HttpBrowser A's CSRF cookie stays its own, so the form's token is valid; only the
         # transaction differs.
         response = first.http.post("/login/code", data={**fields_a, "code": person.app.code()})
         assert response.status_code == 303
@@ -120,8 +120,8 @@ def test_cookies_swapped_between_two_browsers_move_nothing(site: Site,
         second.close()
 
 
-def test_trust_is_never_given_without_a_right_code(site: Site, visitor: Browser,
-                                                   person: Person) -> None:
+def test_trust_is_never_given_without_a_right_code(site: Site, visitor: HttpBrowser,
+                                                   person: Enrolled) -> None:
     # covers T1
     at_code_step(visitor, person)
     wrong = visitor.submit("/login/code", code="000000", trust="1")
@@ -137,8 +137,8 @@ def test_trust_is_never_given_without_a_right_code(site: Site, visitor: Browser,
     assert visitor.whoami() is None
 
 
-def test_a_person_disabled_mid_journey_is_not_signed_in(site: Site, visitor: Browser,
-                                                        person: Person) -> None:
+def test_a_person_disabled_mid_journey_is_not_signed_in(site: Site, visitor: HttpBrowser,
+                                                        person: Enrolled) -> None:
     at_code_step(visitor, person)
     site.services.accounts.set_status(person.user.id, "disabled")
     assert person.app is not None
@@ -153,8 +153,8 @@ def test_a_person_disabled_mid_journey_is_not_signed_in(site: Site, visitor: Bro
     assert "The sign-in details you entered are not correct" in visible_text(page.text)
 
 
-def test_a_reset_of_two_step_verification_mid_journey_ends_it(site: Site, visitor: Browser,
-                                                              person: Person) -> None:
+def test_a_reset_of_two_step_verification_mid_journey_ends_it(site: Site, visitor: HttpBrowser,
+                                                              person: Enrolled) -> None:
     # covers C3, E1
     at_code_step(visitor, person)
     page = visitor.go("/login/code", use="backup")

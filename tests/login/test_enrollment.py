@@ -8,7 +8,7 @@ from tests.login.helpers import (
     MOBILE_E164,
     PASSWORD,
     Authenticator,
-    Browser,
+    HttpBrowser,
     Site,
     create_user,
     form,
@@ -18,13 +18,13 @@ from tests.login.helpers import (
 from tests.web.html import elements, visible_text
 
 
-def to_enrollment(browser: Browser, email: str) -> None:
+def to_enrollment(browser: HttpBrowser, email: str) -> None:
     browser.go("/login")
     page = browser.submit("/login", email=email, password=PASSWORD)
     assert str(page.url).endswith("/login/enroll")
 
 
-def app_as_primary(browser: Browser) -> Authenticator:
+def app_as_primary(browser: HttpBrowser) -> Authenticator:
     page = browser.submit("/login/enroll", method="totp")
     app = Authenticator(secret_on_page(page.text))
     page = browser.submit("/login/enroll/verify", code=app.code())
@@ -32,7 +32,7 @@ def app_as_primary(browser: Browser) -> Authenticator:
     return app
 
 
-def test_the_app_cannot_be_both_primary_and_backup(site: Site, visitor: Browser) -> None:
+def test_the_app_cannot_be_both_primary_and_backup(site: Site, visitor: HttpBrowser) -> None:
     # covers E3
     create_user(site.services, "app@example.com")
     to_enrollment(visitor, "app@example.com")
@@ -51,7 +51,7 @@ def test_the_app_cannot_be_both_primary_and_backup(site: Site, visitor: Browser)
 
 
 def test_the_same_number_twice_is_refused_however_it_is_written(site: Site,
-                                                                visitor: Browser) -> None:
+                                                                visitor: HttpBrowser) -> None:
     # covers E4, E5
     create_user(site.services, "same@example.com")
     to_enrollment(visitor, "same@example.com")
@@ -70,7 +70,7 @@ def test_the_same_number_twice_is_refused_however_it_is_written(site: Site,
 
 
 def test_an_050_number_cannot_receive_sms_and_is_offered_a_call(site: Site,
-                                                                visitor: Browser) -> None:
+                                                                visitor: HttpBrowser) -> None:
     # covers E5, S2
     create_user(site.services, "ip-phone@example.com")
     to_enrollment(visitor, "ip-phone@example.com")
@@ -92,7 +92,7 @@ def test_an_050_number_cannot_receive_sms_and_is_offered_a_call(site: Site,
     assert str(page.url).endswith("/login/enroll/codes")
 
 
-def test_choose_another_method_and_resend_during_setup(site: Site, visitor: Browser) -> None:
+def test_choose_another_method_and_resend_during_setup(site: Site, visitor: HttpBrowser) -> None:
     # covers E2, S5
     create_user(site.services, "change@example.com")
     to_enrollment(visitor, "change@example.com")
@@ -118,7 +118,7 @@ def test_choose_another_method_and_resend_during_setup(site: Site, visitor: Brow
 
 
 def test_the_recovery_codes_download_only_while_they_are_shown(site: Site,
-                                                               visitor: Browser) -> None:
+                                                               visitor: HttpBrowser) -> None:
     # covers E7
     create_user(site.services, "codes@example.com")
     to_enrollment(visitor, "codes@example.com")
@@ -146,7 +146,7 @@ def test_the_recovery_codes_download_only_while_they_are_shown(site: Site,
 
 
 def test_a_person_with_one_method_proves_it_before_adding_the_other(site: Site,
-                                                                    visitor: Browser) -> None:
+                                                                    visitor: HttpBrowser) -> None:
     # covers E1, E2
     from idp.methods import MethodUser
 

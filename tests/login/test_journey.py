@@ -12,8 +12,8 @@ from tests.login.helpers import (
     OTHER_MOBILE_E164,
     PASSWORD,
     Authenticator,
-    Browser,
-    Person,
+    Enrolled,
+    HttpBrowser,
     Site,
     create_user,
     form,
@@ -23,13 +23,13 @@ from tests.login.helpers import (
 from tests.web.html import elements, one, visible_text
 
 
-def sign_in_password(browser: Browser, email: str, password: str = PASSWORD) -> None:
+def sign_in_password(browser: HttpBrowser, email: str, password: str = PASSWORD) -> None:
     browser.go("/login")
     browser.submit("/login", email=email, password=password)
 
 
 def test_a_new_person_sets_up_both_methods_and_lands_signed_in(site: Site,
-                                                                visitor: Browser) -> None:
+                                                                visitor: HttpBrowser) -> None:
     # covers S1, E1, E2, E6, E7
     create_user(site.services, "new@example.com")
     page = visitor.go("/login")
@@ -83,8 +83,8 @@ def test_a_new_person_sets_up_both_methods_and_lands_signed_in(site: Site,
     assert recovery_codes_on_page(again.text) == []
 
 
-def test_an_enrolled_person_signs_in_with_the_app(site: Site, visitor: Browser,
-                                                 person: Person) -> None:
+def test_an_enrolled_person_signs_in_with_the_app(site: Site, visitor: HttpBrowser,
+                                                 person: Enrolled) -> None:
     # covers S1, S3
     sign_in_password(visitor, person.email)
     page = visitor.page
@@ -107,8 +107,8 @@ def test_an_enrolled_person_signs_in_with_the_app(site: Site, visitor: Browser,
     assert site.audited("login.succeeded")[-1]["method"] == "totp"
 
 
-def test_didnt_receive_the_code_switches_to_the_backup(site: Site, visitor: Browser,
-                                                      person: Person) -> None:
+def test_didnt_receive_the_code_switches_to_the_backup(site: Site, visitor: HttpBrowser,
+                                                      person: Enrolled) -> None:
     # covers S3
     sign_in_password(visitor, person.email)
     page = visitor.page
@@ -129,7 +129,7 @@ def test_didnt_receive_the_code_switches_to_the_backup(site: Site, visitor: Brow
     assert session["amr"] == ["pwd", "sms", "mfa"]
 
 
-def test_an_sms_primary_is_sent_and_can_be_sent_again(site: Site, visitor: Browser) -> None:
+def test_an_sms_primary_is_sent_and_can_be_sent_again(site: Site, visitor: HttpBrowser) -> None:
     # covers S3, S5
     from tests.login.helpers import enroll
 
@@ -213,8 +213,8 @@ def test_a_voice_backup_reads_the_code_in_the_persons_language(site: Site) -> No
         browser.close()
 
 
-def test_a_step_up_asks_only_a_fresh_code_and_keeps_the_session(site: Site, visitor: Browser,
-                                                                person: Person) -> None:
+def test_a_step_up_asks_only_a_fresh_code_and_keeps_the_session(site: Site, visitor: HttpBrowser,
+                                                                person: Enrolled) -> None:
     # covers T5
     sign_in_password(visitor, person.email)
     assert person.app is not None

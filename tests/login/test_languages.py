@@ -11,7 +11,7 @@ from tests.login.helpers import (
     MOBILE_E164,
     OTHER_MOBILE,
     PASSWORD,
-    Browser,
+    HttpBrowser,
     Site,
     create_user,
     enroll,
@@ -88,7 +88,7 @@ def test_the_persons_setting_comes_after_ui_locales_and_before_accept_language(
 def test_the_whole_enrollment_reads_in_one_language(site: Site, lang: str) -> None:
     # covers L1, E1
     user = create_user(site.services, f"{lang}@example.com", locale="en")
-    browser: Browser = site.browser(language=lang)
+    browser: HttpBrowser = site.browser(language=lang)
     try:
         browser.go("/test/start", ui_locales=lang)
         page = browser.submit("/login", email=user.email, password=PASSWORD)

@@ -10,14 +10,14 @@ import httpx
 
 from idp.login import unlock
 from idp.login.limits import PasswordLimits, limits_secret
-from tests.login.helpers import PASSWORD, Browser, Person, Site, create_user, enroll, serve
+from tests.login.helpers import PASSWORD, Enrolled, HttpBrowser, Site, create_user, enroll, serve
 from tests.web.html import visible_text
 
 INVALID = "The sign-in details you entered are not correct. Check them and try again."
 LOCKED = "Sign-in is temporarily unavailable after too many attempts. Please try again later."
 
 
-def attempt(browser: Browser, email: str, password: str) -> httpx.Response:
+def attempt(browser: HttpBrowser, email: str, password: str) -> httpx.Response:
     browser.go("/login", restart="1")
     return browser.submit("/login", email=email, password=password)
 
@@ -27,8 +27,8 @@ def shown(response: httpx.Response) -> str:
     return visible_text(response.text)
 
 
-def test_unknown_and_known_accounts_fail_alike(site: Site, visitor: Browser,
-                                               person: Person) -> None:
+def test_unknown_and_known_accounts_fail_alike(site: Site, visitor: HttpBrowser,
+                                               person: Enrolled) -> None:
     # covers S4
     known = attempt(visitor, person.email, "wrong password 1")
     unknown = attempt(visitor, "nobody@example.com", "wrong password 1")
@@ -143,8 +143,8 @@ def test_one_address_is_limited_across_accounts(tmp_path: Path) -> None:
             elsewhere.close()
 
 
-def test_wrong_codes_never_lock_the_password(site: Site, visitor: Browser,
-                                             person: Person) -> None:
+def test_wrong_codes_never_lock_the_password(site: Site, visitor: HttpBrowser,
+                                             person: Enrolled) -> None:
     # covers S4, S5
     attempt(visitor, person.email, PASSWORD)
     tries = site.settings.limits.code_tries
@@ -166,7 +166,7 @@ def test_wrong_codes_never_lock_the_password(site: Site, visitor: Browser,
     assert done.status_code == 303
 
 
-def test_wrong_passwords_leave_the_code_tries_alone(site: Site, visitor: Browser) -> None:
+def test_wrong_passwords_leave_the_code_tries_alone(site: Site, visitor: HttpBrowser) -> None:
     # covers S4
     person = enroll(site.services, site.outbox, create_user(site.services, "p@example.com"))
     for n in range(4):

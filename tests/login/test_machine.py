@@ -22,7 +22,7 @@ from idp.login.model import (
 from idp.login.transactions import Transactions
 from idp.methods import WrongCode
 from idp.services import Services
-from tests.login.helpers import MOBILE_E164, PASSWORD, Outbox, Person, create_user, enroll
+from tests.login.helpers import MOBILE_E164, PASSWORD, Enrolled, Outbox, create_user, enroll
 
 HERE = Browser(cookies={}, ip="192.0.2.10", user_agent="pytest", locale=lambda ui, user: "en")
 
@@ -38,7 +38,7 @@ def outbox(services: Services) -> Outbox:
 
 
 @pytest.fixture
-def someone(services: Services, outbox: Outbox) -> Person:
+def someone(services: Services, outbox: Outbox) -> Enrolled:
     return enroll(services, outbox, create_user(services, "someone@example.com"))
 
 
@@ -51,7 +51,7 @@ def begin(machine: LoginMachine, resume: str = "/account", *, force_code: bool =
     return started.token, held.tx.id
 
 
-def to_code_step(machine: LoginMachine, person: Person) -> tuple[str, str]:
+def to_code_step(machine: LoginMachine, person: Enrolled) -> tuple[str, str]:
     token, tx_id = begin(machine)
     outcome = machine.submit_password(token, tx_id, person.email, PASSWORD, HERE, None)
     assert outcome.step is Step.CODE
@@ -59,7 +59,7 @@ def to_code_step(machine: LoginMachine, person: Person) -> tuple[str, str]:
 
 
 def test_a_journey_ends_with_a_session_after_password_and_code(machine: LoginMachine,
-                                                              someone: Person) -> None:
+                                                              someone: Enrolled) -> None:
     # covers S1
     token, tx_id = to_code_step(machine, someone)
     view = machine.code_view(token, HERE)
@@ -76,7 +76,7 @@ def test_a_journey_ends_with_a_session_after_password_and_code(machine: LoginMac
 
 
 def test_the_password_is_the_first_step_and_cannot_be_skipped(machine: LoginMachine,
-                                                             someone: Person) -> None:
+                                                             someone: Enrolled) -> None:
     # covers S1
     token, tx_id = begin(machine)
     assert someone.app is not None
@@ -92,7 +92,7 @@ def test_the_password_is_the_first_step_and_cannot_be_skipped(machine: LoginMach
 
 
 def test_finish_refuses_a_transaction_without_a_second_factor(machine: LoginMachine,
-                                                             someone: Person) -> None:
+                                                             someone: Enrolled) -> None:
     # covers S1, T1
     token, _ = to_code_step(machine, someone)
     held = machine.held(token, Step.CODE)
@@ -104,7 +104,7 @@ def test_finish_refuses_a_transaction_without_a_second_factor(machine: LoginMach
 
 
 def test_finish_refuses_a_trusted_browser_when_a_fresh_code_is_demanded(
-        machine: LoginMachine, someone: Person) -> None:
+        machine: LoginMachine, someone: Enrolled) -> None:
     # covers T5
     token, tx_id = begin(machine, force_code=True)
     machine.submit_password(token, tx_id, someone.email, PASSWORD, HERE, None)
@@ -116,7 +116,7 @@ def test_finish_refuses_a_trusted_browser_when_a_fresh_code_is_demanded(
 
 
 def test_a_step_of_another_transaction_is_refused(machine: LoginMachine, services: Services,
-                                                 outbox: Outbox, someone: Person) -> None:
+                                                 outbox: Outbox, someone: Enrolled) -> None:
     other = enroll(services, outbox, create_user(services, "other@example.com"),
                    backup=("sms", "080-9999-0000"))
     mine, mine_id = to_code_step(machine, someone)
@@ -135,7 +135,7 @@ def test_a_step_of_another_transaction_is_refused(machine: LoginMachine, service
 
 
 def test_two_requests_finishing_one_transaction_make_one_session(
-        machine: LoginMachine, someone: Person) -> None:
+        machine: LoginMachine, someone: Enrolled) -> None:
     token, _ = to_code_step(machine, someone)
     held = machine.held(token, Step.CODE)
     ready = machine.transactions.save(held, second_factor_at=1.0, verified_amr=("otp",),
@@ -163,7 +163,7 @@ def test_two_requests_finishing_one_transaction_make_one_session(
 
 def test_a_disabled_person_and_a_reset_mid_journey_end_it(machine: LoginMachine,
                                                           services: Services,
-                                                          someone: Person) -> None:
+                                                          someone: Enrolled) -> None:
     token, tx_id = to_code_step(machine, someone)
     services.accounts.set_status(someone.user.id, "disabled")
     assert someone.app is not None
@@ -183,7 +183,7 @@ def test_a_disabled_person_and_a_reset_mid_journey_end_it(machine: LoginMachine,
 
 def test_step_up_skips_the_password_and_updates_the_session(machine: LoginMachine,
                                                            services: Services, outbox: Outbox,
-                                                           someone: Person) -> None:
+                                                           someone: Enrolled) -> None:
     # covers T5
     token, tx_id = to_code_step(machine, someone)
     assert someone.app is not None
@@ -223,7 +223,7 @@ def test_step_up_skips_the_password_and_updates_the_session(machine: LoginMachin
 
 
 def test_force_password_asks_the_password_even_with_a_session(machine: LoginMachine,
-                                                             someone: Person) -> None:
+                                                             someone: Enrolled) -> None:
     token, tx_id = to_code_step(machine, someone)
     assert someone.app is not None
     done = machine.submit_code(token, tx_id, someone.app.code(), False, HERE, None)

@@ -13,8 +13,8 @@ from tests.login.helpers import (
     MOBILE,
     MOBILE_E164,
     PASSWORD,
-    Browser,
-    Person,
+    Enrolled,
+    HttpBrowser,
     Site,
     create_user,
     enroll,
@@ -31,7 +31,7 @@ POSTS = [
 
 
 @pytest.mark.parametrize("path", POSTS)
-def test_every_post_needs_its_csrf_token(site: Site, visitor: Browser, person: Person,
+def test_every_post_needs_its_csrf_token(site: Site, visitor: HttpBrowser, person: Enrolled,
                                          path: str) -> None:
     visitor.go("/login")
     page = visitor.submit("/login", email=person.email, password=PASSWORD)
@@ -48,8 +48,8 @@ def test_every_post_needs_its_csrf_token(site: Site, visitor: Browser, person: P
     assert visitor.whoami() is None
 
 
-def test_pages_carry_the_security_headers_and_are_not_stored(site: Site, visitor: Browser,
-                                                             person: Person) -> None:
+def test_pages_carry_the_security_headers_and_are_not_stored(site: Site, visitor: HttpBrowser,
+                                                             person: Enrolled) -> None:
     pages = [visitor.go("/login")]
     pages.append(visitor.submit("/login", email=person.email, password=PASSWORD))
     pages.append(visitor.go("/login/recovery"))
@@ -60,7 +60,7 @@ def test_pages_carry_the_security_headers_and_are_not_stored(site: Site, visitor
         assert page.headers["cache-control"] == "no-store"
 
 
-def test_the_password_page_for_a_client(site: Site, visitor: Browser) -> None:
+def test_the_password_page_for_a_client(site: Site, visitor: HttpBrowser) -> None:
     # covers S1
     page = visitor.go("/test/start", login_hint="hint@example.com", client_name="Order Desk",
                       client_id="orders")
@@ -75,8 +75,8 @@ def test_the_password_page_for_a_client(site: Site, visitor: Browser) -> None:
     assert site.audited("login.started")[-1]["client_id"] == "orders"
 
 
-def test_the_journey_resumes_where_the_client_asked(site: Site, visitor: Browser,
-                                                   person: Person) -> None:
+def test_the_journey_resumes_where_the_client_asked(site: Site, visitor: HttpBrowser,
+                                                   person: Enrolled) -> None:
     visitor.go("/test/start", resume="/authorize/resume?r=abc")
     visitor.submit("/login", email=person.email, password=PASSWORD)
     assert person.app is not None
@@ -91,7 +91,7 @@ def test_the_journey_resumes_where_the_client_asked(site: Site, visitor: Browser
 
 
 def test_an_expired_or_missing_transaction_says_start_again(site: Site,
-                                                            visitor: Browser) -> None:
+                                                            visitor: HttpBrowser) -> None:
     for path in ("/login/code", "/login/enroll", "/login/recovery", "/login/enroll/codes"):
         page = visitor.get(path)
         assert page.status_code == 400, path
@@ -105,7 +105,7 @@ def test_an_expired_or_missing_transaction_says_start_again(site: Site,
         japanese.close()
 
 
-def test_the_transaction_cookie(site: Site, visitor: Browser) -> None:
+def test_the_transaction_cookie(site: Site, visitor: HttpBrowser) -> None:
     page = visitor.get("/login")
     header = [h for h in page.headers.get_list("set-cookie") if h.startswith("nidan_login=")]
     assert len(header) == 1

@@ -7,8 +7,8 @@ from idp.methods import MethodUser
 from tests.login.helpers import (
     PASSWORD,
     Authenticator,
-    Browser,
-    Person,
+    Enrolled,
+    HttpBrowser,
     Site,
     recovery_codes_on_page,
     secret_on_page,
@@ -16,7 +16,7 @@ from tests.login.helpers import (
 from tests.web.html import elements, visible_text
 
 
-def to_recovery_page(browser: Browser, person: Person) -> None:
+def to_recovery_page(browser: HttpBrowser, person: Enrolled) -> None:
     browser.http.cookies.delete("nidan_sid")
     browser.go("/login")
     page = browser.submit("/login", email=person.email, password=PASSWORD)
@@ -26,8 +26,8 @@ def to_recovery_page(browser: Browser, person: Person) -> None:
 
 
 def test_a_recovery_code_leads_straight_to_setting_up_both_methods(site: Site,
-                                                                  visitor: Browser,
-                                                                  person: Person) -> None:
+                                                                  visitor: HttpBrowser,
+                                                                  person: Enrolled) -> None:
     # covers C3, E2, E7
     old_codes = person.recovery_codes
     to_recovery_page(visitor, person)
@@ -57,8 +57,8 @@ def test_a_recovery_code_leads_straight_to_setting_up_both_methods(site: Site,
     assert site.audited("login.succeeded")[-1]["recovery"] is True
 
 
-def test_a_used_recovery_code_and_the_old_set_are_refused(site: Site, visitor: Browser,
-                                                          person: Person) -> None:
+def test_a_used_recovery_code_and_the_old_set_are_refused(site: Site, visitor: HttpBrowser,
+                                                          person: Enrolled) -> None:
     # covers C3
     used = person.recovery_codes[0]
     to_recovery_page(visitor, person)
@@ -79,5 +79,5 @@ def test_a_used_recovery_code_and_the_old_set_are_refused(site: Site, visitor: B
     assert page.status_code == 200
 
 
-def person_user(person: Person) -> MethodUser:
+def person_user(person: Enrolled) -> MethodUser:
     return MethodUser(id=person.user.id, email=person.email)

@@ -8,13 +8,13 @@ import time
 import pytest
 
 from idp.login import ACR_TRUSTED_BROWSER
-from tests.login.helpers import PASSWORD, Browser, Person, Site, create_user, enroll
+from tests.login.helpers import PASSWORD, Enrolled, HttpBrowser, Site, create_user, enroll
 from tests.web.html import one
 
 DAY = 24 * 3600
 
 
-def sign_in(browser: Browser, person: Person, *, start: str = "/login",
+def sign_in(browser: HttpBrowser, person: Enrolled, *, start: str = "/login",
             **params: str) -> str:
     """Sign out, then the password; returns where the browser went next (the code page, or
     the resume target for a trusted browser)."""
@@ -29,7 +29,7 @@ def sign_in(browser: Browser, person: Person, *, start: str = "/login",
     return location
 
 
-def trust(browser: Browser, person: Person) -> None:
+def trust(browser: HttpBrowser, person: Enrolled) -> None:
     assert sign_in(browser, person) == "/login/code"
     assert person.app is not None
     done = browser.submit("/login/code", follow=False, code=person.app.code(), trust="1")
@@ -37,8 +37,8 @@ def trust(browser: Browser, person: Person) -> None:
     assert len(browser.trust_cookies()) == 1
 
 
-def test_a_trusted_browser_asks_only_the_password(site: Site, visitor: Browser,
-                                                  person: Person) -> None:
+def test_a_trusted_browser_asks_only_the_password(site: Site, visitor: HttpBrowser,
+                                                  person: Enrolled) -> None:
     # covers T1
     assert sign_in(visitor, person) == "/login/code"
     box = one(visitor.page.text if visitor.page else "", "input", name="trust")
@@ -61,8 +61,8 @@ def test_a_trusted_browser_asks_only_the_password(site: Site, visitor: Browser,
     assert site.audited("login.trusted_browser")[-1]["user_id"] == person.user.id
 
 
-def test_trust_survives_a_new_address_and_ends_with_the_cookies(site: Site, visitor: Browser,
-                                                               person: Person) -> None:
+def test_trust_survives_a_new_address_and_ends_with_the_cookies(site: Site, visitor: HttpBrowser,
+                                                               person: Enrolled) -> None:
     # covers T2
     trust(visitor, person)
     moved = site.browser(local_address="127.0.0.2")
@@ -79,8 +79,8 @@ def test_trust_survives_a_new_address_and_ends_with_the_cookies(site: Site, visi
         cleared.close()
 
 
-def test_a_fresh_second_factor_demanded_ignores_the_trust(site: Site, visitor: Browser,
-                                                          person: Person) -> None:
+def test_a_fresh_second_factor_demanded_ignores_the_trust(site: Site, visitor: HttpBrowser,
+                                                          person: Enrolled) -> None:
     # covers T5
     trust(visitor, person)
     assert sign_in(visitor, person, start="/test/start", force_code="1") == "/login/code"
@@ -102,7 +102,7 @@ def _tampered(value: str) -> str:
 
 @pytest.mark.parametrize("kind", ["forged", "tampered", "other_user", "revoked", "expired"])
 def test_a_cookie_that_must_not_skip_the_code_is_ignored_and_audited(
-        site: Site, visitor: Browser, person: Person, kind: str) -> None:
+        site: Site, visitor: HttpBrowser, person: Enrolled, kind: str) -> None:
     # covers T4
     devices = site.services.devices
     name = devices.cookie_name(person.user.id)
@@ -140,7 +140,7 @@ def test_a_cookie_that_must_not_skip_the_code_is_ignored_and_audited(
 
 
 def test_ticking_the_box_at_the_end_of_enrollment_trusts_the_browser(
-        site: Site, visitor: Browser) -> None:
+        site: Site, visitor: HttpBrowser) -> None:
     # covers T1, E7
     user = create_user(site.services, "fresh@example.com")
     visitor.go("/login")

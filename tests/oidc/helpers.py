@@ -22,7 +22,6 @@ import pyotp
 from tests.conftest import make_settings
 from tests.live_server import free_port, live_server
 
-from idp.accounts import User, method_user
 from idp.app import create_app
 from idp.login import ACR_2SV
 from idp.oidc.clients import ClientConfig, hash_secret, new_secret
@@ -32,6 +31,7 @@ from idp.oidc.provider import OidcProvider
 from idp.services import Services, build_services
 from idp.sessions import SsoSession
 from idp.settings import Settings
+from idp.users import User, method_user
 
 PASSWORD = "correct horse battery staple"
 TOTP_SECRET = pyotp.random_base32()

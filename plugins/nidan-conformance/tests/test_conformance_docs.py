@@ -26,11 +26,11 @@ import httpx
 import pytest
 from tests.live_server import free_port, live_server
 
-from idp.accounts.importing import import_users
 from idp.app import create_app
 from idp.oidc.clients import hash_secret, new_secret
 from idp.services import MethodImporter, Services, build_services
 from idp.settings import Settings, load_settings
+from idp.users.importing import import_users
 
 REPO = Path(__file__).parents[3]
 DOCS = REPO / "docs" / "conformance.md"

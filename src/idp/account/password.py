@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from idp.account.pages import PASSWORD_PATH, page
 from idp.account.person import Person, posted, signed_in
-from idp.accounts import PasswordPolicyError
+from idp.users import PasswordPolicyError
 
 __all__ = ["PASSWORD_PURPOSE", "password_form", "password_submit"]
 

@@ -22,10 +22,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.accounts import User, method_user
 from idp.login import LoginRequirements, current_session, start_login
 from idp.methods import MethodUser
 from idp.sessions import SsoSession
+from idp.users import User, method_user
 from idp.web.i18n import LocaleCode
 from idp.web.templating import Templates
 

@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from idp.accounts import User
 from idp.devices.cookies import (
     DEVICE_ID,
     DEVICE_ID_BYTES,
@@ -46,6 +45,7 @@ from idp.devices.useragent import label_from_user_agent
 from idp.observability import Audit
 from idp.settings import Settings
 from idp.store import Store
+from idp.users import User
 
 __all__ = ["DEFAULT_MAX_PER_USER", "DEFAULT_WARN_ABOVE", "TrustedBrowsers"]
 

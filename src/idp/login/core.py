@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from idp.accounts import Accounts, User, method_user
 from idp.crypto import DataKeys, DecryptionError
 from idp.devices import IssuedCookie, TrustedBrowsers
 from idp.login.limits import PasswordLimits, limits_secret
@@ -42,6 +41,7 @@ from idp.observability import Audit
 from idp.sessions import SsoSession, SsoSessions
 from idp.settings import Settings
 from idp.store import Store
+from idp.users import Accounts, User, method_user
 
 __all__ = ["Browser", "JourneyCore", "LoginServices"]
 

@@ -35,9 +35,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from idp.accounts import InvalidEmail, normalise_email
 from idp.settings import LimitSettings, Settings
 from idp.store import Store
+from idp.users import InvalidEmail, normalise_email
 
 __all__ = ["MAX_DELAY_S", "PasswordLimits", "Refusal", "email_subject", "limits_secret"]
 

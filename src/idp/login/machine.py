@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NoReturn
 
-from idp.accounts import User, method_user
 from idp.devices import IssuedCookie
 from idp.login.core import Browser
 from idp.login.enrolling import EnrollmentSteps
@@ -36,6 +35,7 @@ from idp.login.transactions import Held
 from idp.methods import MethodError, ResendTooSoon
 from idp.methods.service import ChallengeSent, CredentialView, Role
 from idp.sessions import SsoSession
+from idp.users import User, method_user
 
 __all__ = ["CodeView", "LoginMachine", "RecoveryView", "Started"]
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from idp.accounts import User
+from idp.users import User
 
 __all__ = [
     "PROTOCOL_CLAIMS",

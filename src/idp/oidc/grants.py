@@ -12,7 +12,6 @@ import re
 import secrets
 from typing import Any, ClassVar, Final
 
-from idp.accounts import User
 from idp.oidc._authlib import (
     AccessDeniedError,
     AuthorizationCodeGrant,
@@ -25,6 +24,7 @@ from idp.oidc._authlib import (
 from idp.oidc.records import Approval, CodeRecord, GrantRecord, Subject
 from idp.oidc.server import GrantContext
 from idp.oidc.tokens import new_code
+from idp.users import User
 
 __all__ = ["TOKEN_AUTH_METHODS", "CodeGrant", "PkceS256", "RefreshGrant", "ServiceGrant"]
 

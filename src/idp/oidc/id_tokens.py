@@ -14,11 +14,11 @@ from typing import Any
 
 from joserfc import jwt
 
-from idp.accounts import Accounts
 from idp.oidc._authlib import OpenIDCode, create_half_hash
 from idp.oidc.claims import claims_for_scope, user_claims
 from idp.oidc.keys import SigningKeys
 from idp.oidc.records import Subject
+from idp.users import Accounts
 
 __all__ = ["IdTokens"]
 

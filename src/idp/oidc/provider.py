@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from idp.accounts import Accounts
 from idp.crypto import DataKeys
 from idp.login.core import LoginServices
 from idp.observability import Audit
@@ -34,6 +33,7 @@ from idp.oidc.userinfo import UserInfo
 from idp.sessions import SsoSessions
 from idp.settings import Settings
 from idp.store import Store
+from idp.users import Accounts
 
 __all__ = ["ENDPOINTS", "OidcProvider", "OidcServices"]
 

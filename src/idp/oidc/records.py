@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from idp.accounts import User
 from idp.oidc.claims import ClaimsRequest
+from idp.users import User
 
 __all__ = ["AccessTokenRecord", "Approval", "Authentication", "CodeRecord", "GrantRecord",
            "Subject"]

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from idp.accounts import Accounts
 from idp.observability import Audit
 from idp.oidc._authlib import OAuth2Error
 from idp.oidc.adapter import AuthorizationServer, OAuthResponse
 from idp.oidc.clients import Client
 from idp.oidc.responses import authorization_response, response_mode
 from idp.oidc.tokens import TokenStore
+from idp.users import Accounts
 
 __all__ = ["GrantContext", "ProviderServer"]
 

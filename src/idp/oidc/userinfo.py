@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-from idp.accounts import Accounts
 from idp.oidc.claims import claims_for_scope, user_claims
 from idp.oidc.introspection import TokenReader
+from idp.users import Accounts
 
 __all__ = ["UserInfo", "UserInfoResult", "bearer_token"]
 

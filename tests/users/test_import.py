@@ -8,8 +8,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from idp.accounts.importing import ImportError_, import_users
 from idp.services import Services
+from idp.users.importing import ImportError_, import_users
 
 
 def write_lines(path: Path, rows: list[object]) -> Path:

@@ -23,9 +23,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from idp.accounts import AccountError, Accounts, InvalidEmail, User, normalise_email
-from idp.accounts.passwords import PasswordPolicyError, UnsupportedHash
 from idp.observability import Audit
+from idp.users import AccountError, Accounts, InvalidEmail, User, normalise_email
+from idp.users.passwords import PasswordPolicyError, UnsupportedHash
 
 __all__ = ["ImportError_", "ImportLine", "ImportReport", "MethodImporter", "import_users"]
 

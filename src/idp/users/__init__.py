@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from idp.accounts.passwords import PasswordCheck, PasswordPolicyError, Passwords
 from idp.methods import MethodUser
 from idp.observability import Audit
 from idp.store import Store, StoreError, dump_record, load_record
+from idp.users.passwords import PasswordCheck, PasswordPolicyError, Passwords
 
 __all__ = [
     "AccountError",

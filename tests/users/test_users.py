@@ -7,9 +7,9 @@ import threading
 import bcrypt
 import pytest
 
-from idp.accounts import Accounts, EmailTaken, InvalidEmail, UserNotFound, normalise_email
 from idp.observability import AuditEvent
 from idp.services import Services
+from idp.users import Accounts, EmailTaken, InvalidEmail, UserNotFound, normalise_email
 
 
 def test_email_is_unique_case_insensitively(services: Services) -> None:

@@ -8,8 +8,8 @@ import hashlib
 import bcrypt
 import pytest
 
-from idp.accounts.passwords import PasswordPolicyError, Passwords, UnsupportedHash
 from idp.settings import PasswordSettings
+from idp.users.passwords import PasswordPolicyError, Passwords, UnsupportedHash
 
 FAST = PasswordSettings(argon2_time_cost=1, argon2_memory_kib=8192)
 
