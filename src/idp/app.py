@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -18,11 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from typing_extensions import ReadOnly
 
 from idp.account.web import routes as account_routes
 from idp.demo import routes as demo_routes
+from idp.login.machine import LoginMachine
 from idp.login.web import routes as login_routes
 from idp.observability import configure_logging
+from idp.oidc.state import OidcState
 from idp.oidc.web import routes as oidc_routes
 from idp.services import Services, build_services
 from idp.settings import Settings, load_settings
@@ -32,17 +36,26 @@ from idp.web.errors import install_error_handlers
 from idp.web.headers import SecurityHeadersMiddleware
 from idp.web.templating import Templates
 
-__all__ = ["create_app", "create_app_from_environment"]
+__all__ = ["AppState", "create_app", "create_app_from_environment"]
 
 
-async def healthz(request: Request) -> Response:
+class AppState(OidcState):
+    """The one application state, returned by the lifespan and copied into every request.
+    Handlers here annotate ``request: Request[AppState]``; the rooms below read the same
+    state through their own narrower view (``LoginState``, ``OidcState``); mypy checks that
+    ``Services`` satisfies each view's protocol."""
+
+    services: ReadOnly[Services]
+
+
+async def healthz(request: Request[AppState]) -> Response:
     """The process is up. Says nothing about dependencies (that is /readyz)."""
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(request: Request) -> Response:
+async def readyz(request: Request[AppState]) -> Response:
     """Ready to serve: the store answers. 503 otherwise, so a load balancer stops routing."""
-    services: Services = request.app.state.services
+    services = request.state["services"]
     try:
         await run_in_threadpool(services.store.ping)
     except StoreError:
@@ -50,31 +63,38 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready", "store": "ok"})
 
 
-async def home(request: Request) -> Response:
+async def home(request: Request[AppState]) -> Response:
     """The start page, for a person who opens the provider directly."""
-    templates: Templates = request.app.state.templates
-    return templates.render(request, "home.html")
+    return request.state["templates"].render(request, "home.html")
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Starlette:
-    """The application. ``services`` may be given (tests share one store with the app)."""
+def create_app(settings: Settings, services: Services | None = None, *,
+               clock: Callable[[], float] = time.time) -> Starlette:
+    """The application. ``services`` may be given (tests share one store with the app);
+    otherwise they are built here and closed when the app shuts down. ``clock`` is the sign-in
+    journey's (a test's own clock)."""
+    owned = services is None
+    services = services or build_services(settings)
+    templates = Templates(settings)
+    state: AppState = {
+        "services": services,
+        "templates": templates,
+        "login": LoginMachine(services, clock=clock),
+    }
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        owned = services is None
-        app.state.services = services or build_services(settings)
+    async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         # Back-channel logout deliveries waiting in the store (from before a restart too).
-        backchannel = asyncio.create_task(app.state.services.oidc.backchannel.run())
+        backchannel = asyncio.create_task(services.oidc.backchannel.run())
         try:
-            yield
+            yield state
         finally:
             backchannel.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await backchannel
             if owned:
-                app.state.services.close()
+                services.close()
 
-    templates = Templates(settings)
     app = Starlette(
         routes=[
             Route("/", home),
@@ -92,9 +112,6 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.server.secure)
     app.add_middleware(AccessLogMiddleware)
     install_error_handlers(app, templates)
-    app.state.templates = templates
-    if services is not None:
-        app.state.services = services
     return app
 
 

@@ -28,8 +28,6 @@ from tests.oidc.helpers import Clock, Env, add_client, build_env_services, make_
 from tests.oidc.receiver import Receiver
 
 from idp.app import create_app
-from idp.login.machine import LoginMachine
-from idp.login.responses import install_machine
 from idp.users import User
 
 __all__ = ["CALLBACK", "POST_LOGOUT", "BackchannelReceiver", "Op", "SuiteClient",
@@ -89,15 +87,13 @@ def conformance_provider(tmp_path: Path, *, backchannel_uri: str | None = None
                          ) -> Iterator[Op]:
     """A provider on 127.0.0.1 with the suite's clients and one enrolled person.
 
-    The sign-in journey runs on the test's clock: the app's login machine is built with it
-    (the machine is made once per app and kept in ``app.state``; giving it the clock up front
-    is the only seam the app offers for that, see the report)."""
+    The sign-in journey runs on the test's clock: ``create_app`` builds the app's one login
+    machine with it."""
     port = free_port()
     clock = Clock()
     settings = make_settings(tmp_path, server={"issuer": f"http://127.0.0.1:{port}"})
     services = build_env_services(settings, clock)
-    app = create_app(settings, services)
-    install_machine(app, LoginMachine(services, clock=clock))
+    app = create_app(settings, services, clock=clock)
     try:
         with live_server(app, port=port) as base:
             env = Env(base=base, settings=settings, services=services, clock=clock)

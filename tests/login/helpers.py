@@ -22,6 +22,7 @@ from starlette.routing import Route
 from idp.app import create_app
 from idp.delivery.outbox import read_outbox
 from idp.login import LoginRequirements, current_session, start_login
+from idp.login.state import LoginState
 from idp.methods import MethodUser
 from idp.methods.service import Role
 from idp.observability import AuditEvent
@@ -187,7 +188,7 @@ class Site:
         return [event for event in self.events if event["event"] == name]
 
 
-async def _test_start(request: Request) -> Response:
+async def _test_start(request: Request[LoginState]) -> Response:
     """A test-only entry point: what the OIDC provider or the settings page does."""
     params = request.query_params
     requirements = LoginRequirements(
@@ -201,15 +202,14 @@ async def _test_start(request: Request) -> Response:
     )
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(start_login, request, request.app.state.services,
-                                   requirements)
+    return await run_in_threadpool(start_login, request, requirements)
 
 
-async def _test_whoami(request: Request) -> Response:
+async def _test_whoami(request: Request[LoginState]) -> Response:
     """A test-only view of the browser's SSO session (what the OIDC provider would read)."""
     from starlette.concurrency import run_in_threadpool
 
-    session = await run_in_threadpool(current_session, request, request.app.state.services)
+    session = await run_in_threadpool(current_session, request, request.state["services"])
     if session is None:
         return JSONResponse(None)
     return JSONResponse({"sid": session.sid, "user_id": session.user_id, "acr": session.acr,

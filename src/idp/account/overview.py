@@ -9,7 +9,7 @@ takes effect at once on every replica because the server record is the authority
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,6 +19,9 @@ from idp.account.pages import ACCOUNT_PATH, NO_STORE, page, see_other
 from idp.account.person import Person, find_person, posted, signed_in
 from idp.account.views import DONE_NOTICES, browser_entries, method_entries
 from idp.web.templating import Templates
+
+if TYPE_CHECKING:
+    from idp.oidc.state import OidcState
 
 __all__ = [
     "BROWSERS_PURPOSE",
@@ -51,7 +54,7 @@ def _overview_data(person: Person) -> dict[str, Any]:
 
 
 async def render_overview(
-    request: Request,
+    request: Request[OidcState],
     person: Person,
     *,
     notice: str | None = None,
@@ -64,7 +67,7 @@ async def render_overview(
                 {**data, "notice": notice, "error": error}, status=status)
 
 
-async def overview(request: Request) -> Response:
+async def overview(request: Request[OidcState]) -> Response:
     """``GET /account``. Signed out: the sign-in journey, which comes back here."""
     person = await signed_in(request, resume=ACCOUNT_PATH)
     if not isinstance(person, Person):
@@ -73,7 +76,7 @@ async def overview(request: Request) -> Response:
     return await render_overview(request, person, notice=notice)
 
 
-async def remove_browser(request: Request) -> Response:
+async def remove_browser(request: Request[OidcState]) -> Response:
     """``POST /account/browsers/remove`` (``device_id``): that browser asks for a code at
     its next sign-in (T3, T4)."""
     got = await posted(request, BROWSERS_PURPOSE, resume=ACCOUNT_PATH)
@@ -87,7 +90,7 @@ async def remove_browser(request: Request) -> Response:
     return see_other(f"{ACCOUNT_PATH}?done=browser_removed" if removed else ACCOUNT_PATH)
 
 
-async def remove_all_browsers(request: Request) -> Response:
+async def remove_all_browsers(request: Request[OidcState]) -> Response:
     """``POST /account/browsers/remove-all``: every browser asks for a code again (T3)."""
     got = await posted(request, BROWSERS_PURPOSE, resume=ACCOUNT_PATH)
     if not isinstance(got, tuple):
@@ -103,14 +106,14 @@ async def remove_all_browsers(request: Request) -> Response:
     return response
 
 
-async def sign_out(request: Request) -> Response:
+async def sign_out(request: Request[OidcState]) -> Response:
     """``POST /account/sign-out``: end this browser's SSO session and forget its cookie.
 
     Clients the session served are not told here; RP-initiated and back-channel logout are
     the OIDC provider's (``/logout``).
     """
-    templates: Templates = request.app.state.templates
-    services = request.app.state.services
+    templates: Templates = request.state["templates"]
+    services = request.state["services"]
     person = await find_person(request)
     await templates.csrf.protect(request, SIGN_OUT_PURPOSE)
     if person is not None:

@@ -7,13 +7,16 @@ every response is ``no-store`` (OWASP ASVS V8.2.1), whatever the middleware's de
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from idp.account.person import Person
 from idp.web.templating import Templates
+
+if TYPE_CHECKING:
+    from idp.oidc.state import OidcState
 
 __all__ = [
     "ACCOUNT_PATH",
@@ -39,7 +42,7 @@ def method_path(role: str, step: str) -> str:
 
 
 def page(
-    request: Request,
+    request: Request[OidcState],
     person: Person,
     template: str,
     context: Mapping[str, Any],
@@ -47,7 +50,7 @@ def page(
     status: int = 200,
 ) -> HTMLResponse:
     """Render ``account/<template>`` in the person's language, never to be stored."""
-    templates: Templates = request.app.state.templates
+    templates: Templates = request.state["templates"]
     values = {"user": person.user, **context}
     return templates.render(
         request, f"account/{template}", values, status=status, locale=person.locale,

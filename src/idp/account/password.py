@@ -15,7 +15,7 @@ audited (DESIGN "Limits": password counters, kept apart from code counters).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,6 +24,9 @@ from starlette.responses import Response
 from idp.account.pages import PASSWORD_PATH, page
 from idp.account.person import Person, posted, signed_in
 from idp.users import PasswordPolicyError
+
+if TYPE_CHECKING:
+    from idp.oidc.state import OidcState
 
 __all__ = ["PASSWORD_PURPOSE", "password_form", "password_submit"]
 
@@ -70,7 +73,7 @@ def _change(person: Person, current: str, new: str, again: str) -> _Outcome:
     return _Outcome(True)
 
 
-def _render(request: Request, person: Person, outcome: _Outcome) -> Response:
+def _render(request: Request[OidcState], person: Person, outcome: _Outcome) -> Response:
     settings = person.services.settings.passwords
     return page(request, person, "password.html", {
         "action": PASSWORD_PATH,
@@ -81,7 +84,7 @@ def _render(request: Request, person: Person, outcome: _Outcome) -> Response:
     }, status=outcome.status)
 
 
-async def password_form(request: Request) -> Response:
+async def password_form(request: Request[OidcState]) -> Response:
     """``GET /account/password``."""
     person = await signed_in(request, resume=PASSWORD_PATH)
     if not isinstance(person, Person):
@@ -93,7 +96,7 @@ def _field(value: object) -> str:
     return value[:_MAX_CHARS] if isinstance(value, str) else ""
 
 
-async def password_submit(request: Request) -> Response:
+async def password_submit(request: Request[OidcState]) -> Response:
     """``POST /account/password`` (``current_password``, ``new_password``,
     ``new_password_again``)."""
     got = await posted(request, PASSWORD_PURPOSE, resume=PASSWORD_PATH)

@@ -30,7 +30,7 @@ from idp.web.i18n import LocaleCode
 from idp.web.templating import Templates
 
 if TYPE_CHECKING:
-    from idp.oidc.provider import OidcServices
+    from idp.oidc.state import OidcServices, OidcState
 
 __all__ = [
     "Person", "find_person", "fresh_posted", "fresh_signed_in", "posted", "signed_in", "step_up",
@@ -71,7 +71,7 @@ class Person:
                 self.session = updated
 
 
-def _find(request: Request, services: OidcServices) -> tuple[SsoSession, User] | None:
+def _find(request: Request[OidcState], services: OidcServices) -> tuple[SsoSession, User] | None:
     session = current_session(request, services)
     if session is None:
         return None
@@ -81,10 +81,10 @@ def _find(request: Request, services: OidcServices) -> tuple[SsoSession, User] |
     return session, user
 
 
-async def find_person(request: Request) -> Person | None:
+async def find_person(request: Request[OidcState]) -> Person | None:
     """The signed-in person of this request, or ``None``."""
-    services: OidcServices = request.app.state.services
-    templates: Templates = request.app.state.templates
+    services: OidcServices = request.state["services"]
+    templates: Templates = request.state["templates"]
     found = await run_in_threadpool(_find, request, services)
     if found is None:
         return None
@@ -93,13 +93,12 @@ async def find_person(request: Request) -> Person | None:
     return Person(services=services, session=session, user=user, locale=locale)
 
 
-async def _start(request: Request, resume: str) -> Response:
-    services: OidcServices = request.app.state.services
+async def _start(request: Request[OidcState], resume: str) -> Response:
     requirements = LoginRequirements(resume=resume)
-    return await run_in_threadpool(start_login, request, services, requirements)
+    return await run_in_threadpool(start_login, request, requirements)
 
 
-async def signed_in(request: Request, *, resume: str) -> Person | Response:
+async def signed_in(request: Request[OidcState], *, resume: str) -> Person | Response:
     """The signed-in person, or the response that starts the sign-in journey and comes back
     to ``resume`` (a local path: a page that can be fetched with GET)."""
     person = await find_person(request)
@@ -107,13 +106,13 @@ async def signed_in(request: Request, *, resume: str) -> Person | Response:
 
 
 async def posted(
-    request: Request, purpose: str, *, resume: str
+    request: Request[OidcState], purpose: str, *, resume: str
 ) -> tuple[Person, FormData] | Response:
     """For a POST: the signed-in person and the form, once its CSRF token for ``purpose``
     is verified (``CsrfError``, a 403 page, otherwise); signed out, the sign-in journey back
     to ``resume`` (a GET page). The person is looked up first so that a refusal speaks
     their language; nothing is started before the token is checked."""
-    templates: Templates = request.app.state.templates
+    templates: Templates = request.state["templates"]
     person = await find_person(request)
     form = await templates.csrf.protect(request, purpose)
     if person is None:
@@ -121,7 +120,7 @@ async def posted(
     return person, form
 
 
-async def fresh_signed_in(request: Request, *, resume: str) -> Person | Response:
+async def fresh_signed_in(request: Request[OidcState], *, resume: str) -> Person | Response:
     """:func:`signed_in`, and C2: a second factor within the last few minutes, or the
     step-up that asks for one and comes back to ``resume``."""
     person = await signed_in(request, resume=resume)
@@ -131,7 +130,7 @@ async def fresh_signed_in(request: Request, *, resume: str) -> Person | Response
 
 
 async def fresh_posted(
-    request: Request, purpose: str, *, resume: str
+    request: Request[OidcState], purpose: str, *, resume: str
 ) -> tuple[Person, FormData] | Response:
     """:func:`posted`, and C2 as in :func:`fresh_signed_in`."""
     got = await posted(request, purpose, resume=resume)
@@ -140,7 +139,7 @@ async def fresh_posted(
     return got
 
 
-async def step_up(request: Request, person: Person, *, resume: str) -> Response:
+async def step_up(request: Request[OidcState], person: Person, *, resume: str) -> Response:
     """Ask for a fresh code (C2) and come back to ``resume`` (a GET page) afterwards."""
     requirements = LoginRequirements(resume=resume, force_code=True)
-    return await run_in_threadpool(start_login, request, person.services, requirements)
+    return await run_in_threadpool(start_login, request, requirements)

@@ -10,7 +10,7 @@ recovery code signs a person in without either device. The change bumps the secu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,25 +21,28 @@ from idp.account.person import Person, fresh_posted, fresh_signed_in
 from idp.methods import MethodError
 from idp.web.templating import Templates
 
+if TYPE_CHECKING:
+    from idp.oidc.state import OidcState
+
 __all__ = ["RECOVERY_PURPOSE", "recovery_form", "recovery_submit", "render_new_codes"]
 
 RECOVERY_PURPOSE: Final = "account.recovery-codes"
 
 
-def render_new_codes(request: Request, person: Person, codes: Sequence[str]) -> Response:
+def render_new_codes(request: Request[OidcState], person: Person, codes: Sequence[str]) -> Response:
     """The page that shows a new set once (no-store, like every settings page)."""
     return page(request, person, "recovery_codes.html", {"codes": list(codes)})
 
 
 async def _render_form(
-    request: Request, person: Person, *, error: str | None = None, status: int = 200
+    request: Request[OidcState], person: Person, *, error: str | None = None, status: int = 200
 ) -> Response:
     left = await run_in_threadpool(person.services.methods.recovery_codes_left, person.user.id)
     return page(request, person, "recovery.html",
                 {"left": left, "error": error, "action": RECOVERY_PATH}, status=status)
 
 
-async def recovery_form(request: Request) -> Response:
+async def recovery_form(request: Request[OidcState]) -> Response:
     """``GET /account/recovery-codes``: the count, and the button for a new set."""
     person = await fresh_signed_in(request, resume=RECOVERY_PATH)
     if not isinstance(person, Person):
@@ -53,7 +56,7 @@ def _regenerate(person: Person) -> tuple[str, ...]:
     return codes
 
 
-async def recovery_submit(request: Request) -> Response:
+async def recovery_submit(request: Request[OidcState]) -> Response:
     """``POST /account/recovery-codes``: a new set, shown once; the old codes stop working."""
     got = await fresh_posted(request, RECOVERY_PURPOSE, resume=RECOVERY_PATH)
     if not isinstance(got, tuple):
@@ -62,7 +65,7 @@ async def recovery_submit(request: Request) -> Response:
     try:
         codes = await run_in_threadpool(_regenerate, person)
     except MethodError as exc:  # NotEnrolled: no codes without two methods
-        templates: Templates = request.app.state.templates
+        templates: Templates = request.state["templates"]
         message = templates.catalogues.message_for(exc, person.locale)
         return await _render_form(request, person, error=message, status=400)
     return render_new_codes(request, person, codes)

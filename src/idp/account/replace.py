@@ -23,7 +23,7 @@ one the sign-in journey asks for it (step-up) and returns to the step's page.
 from __future__ import annotations
 
 import time
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -47,6 +47,9 @@ from idp.methods import (
 from idp.methods.credentials import ROLES, Role
 from idp.web.templating import Templates
 
+if TYPE_CHECKING:
+    from idp.oidc.state import OidcState
+
 __all__ = [
     "METHODS_PURPOSE",
     "cancel",
@@ -64,7 +67,7 @@ _KNOWN_FIELDS: Final = ("phone",)
 _MAX_FIELD_CHARS: Final = 64
 
 
-def role_of(request: Request) -> Role:
+def role_of(request: Request[OidcState]) -> Role:
     """The role in the path; anything else is a 404."""
     role = request.path_params.get("role")
     for known in ROLES:
@@ -73,8 +76,8 @@ def role_of(request: Request) -> Role:
     raise HTTPException(404)
 
 
-def message_for(request: Request, error: MethodError, person: Person) -> str:
-    templates: Templates = request.app.state.templates
+def message_for(request: Request[OidcState], error: MethodError, person: Person) -> str:
+    templates: Templates = request.state["templates"]
     return templates.catalogues.message_for(error, person.locale)
 
 
@@ -104,7 +107,7 @@ def _choices(person: Person, role: Role) -> dict[str, Any]:
 
 
 async def _render_choose(
-    request: Request, person: Person, role: Role, *, error: str | None = None,
+    request: Request[OidcState], person: Person, role: Role, *, error: str | None = None,
     error_key: str | None = None, chosen: str | None = None,
     values: dict[str, str] | None = None, status: int = 200,
 ) -> Response:
@@ -122,7 +125,7 @@ async def _render_choose(
     }, status=status)
 
 
-async def replace_form(request: Request) -> Response:
+async def replace_form(request: Request[OidcState]) -> Response:
     """``GET /account/methods/<role>/replace``."""
     role = role_of(request)
     here = method_path(role, "replace")
@@ -141,7 +144,7 @@ def _enroll_form(form: FormData, fields: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-async def replace_submit(request: Request) -> Response:
+async def replace_submit(request: Request[OidcState]) -> Response:
     """``POST /account/methods/<role>/replace``: start the new method's enrollment (send the
     code, or show the QR code). The current method is untouched until it is verified."""
     role = role_of(request)
@@ -175,7 +178,7 @@ async def replace_submit(request: Request) -> Response:
 
 
 async def _render_verify(
-    request: Request, person: Person, role: Role, *, error: str | None = None,
+    request: Request[OidcState], person: Person, role: Role, *, error: str | None = None,
     status: int = 200,
 ) -> Response:
     methods = person.services.methods
@@ -204,7 +207,7 @@ async def _render_verify(
     }, status=status)
 
 
-async def verify_form(request: Request) -> Response:
+async def verify_form(request: Request[OidcState]) -> Response:
     """``GET /account/methods/<role>/verify``."""
     role = role_of(request)
     here = method_path(role, "verify")
@@ -224,7 +227,7 @@ def _complete(person: Person, role: Role, code: str) -> tuple[str, ...]:
     return result.recovery_codes
 
 
-async def verify_submit(request: Request) -> Response:
+async def verify_submit(request: Request[OidcState]) -> Response:
     """``POST /account/methods/<role>/verify``: the new method's code. Right: it takes the
     role (the old one is gone only now). Wrong: the form again, with the reason."""
     role = role_of(request)
@@ -253,7 +256,7 @@ async def verify_submit(request: Request) -> Response:
     return see_other(f"{ACCOUNT_PATH}?done=replaced")
 
 
-async def resend(request: Request) -> Response:
+async def resend(request: Request[OidcState]) -> Response:
     """``POST /account/methods/<role>/resend``: another code for the pending method
     (cooldown and budgets apply; a refusal is shown on the verify page)."""
     role = role_of(request)
@@ -275,7 +278,7 @@ async def resend(request: Request) -> Response:
     return see_other(here)
 
 
-async def cancel(request: Request) -> Response:
+async def cancel(request: Request[OidcState]) -> Response:
     """``POST /account/methods/<role>/cancel``: drop the pending replacement; the current
     method stays as it was."""
     role = role_of(request)

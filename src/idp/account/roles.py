@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,6 +25,9 @@ from idp.account.views import method_entries
 from idp.methods import MethodError, TooFewMethods
 from idp.methods.credentials import Role
 
+if TYPE_CHECKING:
+    from idp.oidc.state import OidcState
+
 __all__ = ["remove", "swap_form", "swap_submit"]
 
 # 409 Conflict: the request is understood, but the person's methods don't allow it now.
@@ -32,7 +35,7 @@ REFUSED_STATUS: Final = 409
 
 
 async def _render_swap(
-    request: Request, person: Person, *, error: str | None = None, status: int = 200
+    request: Request[OidcState], person: Person, *, error: str | None = None, status: int = 200
 ) -> Response:
     views = await run_in_threadpool(person.services.methods.credentials, person.method_user)
     return page(request, person, "swap.html", {
@@ -42,7 +45,7 @@ async def _render_swap(
     }, status=status)
 
 
-async def swap_form(request: Request) -> Response:
+async def swap_form(request: Request[OidcState]) -> Response:
     """``GET /account/methods/swap``: what will change, and the button."""
     person = await fresh_signed_in(request, resume=SWAP_PATH)
     if not isinstance(person, Person):
@@ -55,7 +58,7 @@ def _swap(person: Person) -> None:
     person.rebind()
 
 
-async def swap_submit(request: Request) -> Response:
+async def swap_submit(request: Request[OidcState]) -> Response:
     """``POST /account/methods/swap``."""
     got = await fresh_posted(request, METHODS_PURPOSE, resume=SWAP_PATH)
     if not isinstance(got, tuple):
@@ -74,7 +77,7 @@ def _remove(person: Person, role: Role) -> None:
     person.rebind()
 
 
-async def remove(request: Request) -> Response:
+async def remove(request: Request[OidcState]) -> Response:
     """``POST /account/methods/<role>/remove``."""
     role = role_of(request)
     got = await posted(request, METHODS_PURPOSE, resume=ACCOUNT_PATH)

@@ -32,8 +32,8 @@ __all__ = ["routes"]
 
 
 def routes() -> list[BaseRoute]:
-    """The routes of this area. Handlers find the services at ``request.app.state.services``
-    and the templates at ``request.app.state.templates``."""
+    """The routes of this area. Handlers find the services at ``request.state["services"]``
+    and the templates at ``request.state["templates"]``."""
     methods = "/account/methods"
     return [
         Route("/account", overview.overview, methods=["GET"], name="account"),

@@ -26,7 +26,7 @@ from idp.oidc.clients import (
 )
 
 if TYPE_CHECKING:
-    from idp.oidc.provider import OidcServices
+    from idp.oidc.state import OidcServices
 
 __all__ = [
     "CALLBACK_PATH",

@@ -57,7 +57,7 @@ class DemoState:
 
     # -- the cookie ---------------------------------------------------------------------
 
-    def session_id(self, request: Request) -> str | None:
+    def session_id(self, request: Request[Any]) -> str | None:
         """This browser's demo-session id, if its cookie is ours."""
         raw = request.cookies.get(self.cookie_name)
         if not raw:

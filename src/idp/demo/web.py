@@ -30,8 +30,7 @@ from idp.demo.state import DemoState
 from idp.demo.view import signed_in_view
 
 if TYPE_CHECKING:
-    from idp.oidc.provider import OidcServices
-    from idp.web.templating import Templates
+    from idp.oidc.state import OidcState
 
 __all__ = ["routes"]
 
@@ -43,32 +42,24 @@ LOGOUT_PURPOSE: Final = "demo-logout"
 _STATE_BYTES: Final = 16
 
 
-def _services(request: Request) -> OidcServices:
-    services: OidcServices = request.app.state.services
-    return services
 
 
-def _templates(request: Request) -> Templates:
-    templates: Templates = request.app.state.templates
-    return templates
-
-
-def _state(request: Request) -> DemoState:
-    services = _services(request)
+def _state(request: Request[OidcState]) -> DemoState:
+    services = request.state["services"]
     return DemoState(services.settings, services.store)
 
 
-def _relying_party(request: Request) -> DemoRelyingParty:
+def _relying_party(request: Request[OidcState]) -> DemoRelyingParty:
     """The demo as a client of this server's issuer; ``not_registered`` when dev mode did not
     register it in this working directory (``idp serve --dev`` does)."""
-    issuer = _services(request).settings.server.issuer
+    issuer = request.state["services"].settings.server.issuer
     secret = read_secret()
     if secret is None:
         raise DemoError("not_registered")
     return DemoRelyingParty(issuer, demo_client(issuer, secret))
 
 
-def _render(request: Request, *, record: dict[str, Any] | None = None,
+def _render(request: Request[OidcState], *, record: dict[str, Any] | None = None,
             error: DemoError | None = None, signed_out: bool = False,
             status: int = 200) -> Response:
     context = {
@@ -79,25 +70,25 @@ def _render(request: Request, *, record: dict[str, Any] | None = None,
         "login_purpose": LOGIN_PURPOSE,
         "logout_purpose": LOGOUT_PURPOSE,
     }
-    return _templates(request).render(request, TEMPLATE, context, status=status)
+    return request.state["templates"].render(request, TEMPLATE, context, status=status)
 
 
-def _failed(request: Request, error: DemoError) -> Response:
+def _failed(request: Request[OidcState], error: DemoError) -> Response:
     # The reason and protocol detail only (an OAuth error code, a claim name): never a token.
     log.warning("demo sign-in failed: %s", error)
     status = 503 if error.reason in ("unreachable", "not_registered") else 400
     return _render(request, error=error, status=status)
 
 
-async def page(request: Request) -> Response:
+async def page(request: Request[OidcState]) -> Response:
     state = _state(request)
     record = await run_in_threadpool(state.load_session, state.session_id(request))
     signed_out = record is None and "state" in request.query_params
     return _render(request, record=record, signed_out=signed_out)
 
 
-async def login(request: Request) -> Response:
-    templates = _templates(request)
+async def login(request: Request[OidcState]) -> Response:
+    templates = request.state["templates"]
     form = await templates.csrf.protect(request, LOGIN_PURPOSE)
     acr_values = ACR_2SV if form.get("acr") == "2sv" else None
     locale = templates.locale_for(request)
@@ -119,7 +110,7 @@ async def login(request: Request) -> Response:
     return response
 
 
-async def callback(request: Request) -> Response:
+async def callback(request: Request[OidcState]) -> Response:
     params = {name: value for name, value in request.query_params.items()}
     state = _state(request)
     session_id = state.session_id(request)
@@ -141,8 +132,8 @@ async def callback(request: Request) -> Response:
     return RedirectResponse(DEMO_PATH, status_code=303)
 
 
-async def logout(request: Request) -> Response:
-    templates = _templates(request)
+async def logout(request: Request[OidcState]) -> Response:
+    templates = request.state["templates"]
     await templates.csrf.protect(request, LOGOUT_PURPOSE)
     locale = templates.locale_for(request)
     state = _state(request)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.delivery.outbox import read_outbox
-from idp.login.responses import services_of, templates_of
+from idp.login.state import LoginState
 
 __all__ = ["phone_page"]
 
@@ -42,14 +42,14 @@ def _messages(path: Path) -> list[dict[str, Any]]:
     return shown
 
 
-async def phone_page(request: Request) -> Response:
-    services = services_of(request)
+async def phone_page(request: Request[LoginState]) -> Response:
+    services = request.state["services"]
     if not services.settings.server.dev:
         raise HTTPException(404)
     transport = services.settings.delivery.transports.get("outbox") or {}
     path = Path(str(transport.get("path", DEFAULT_OUTBOX)))
     messages = await run_in_threadpool(_messages, path)
-    return templates_of(request).render(
+    return request.state["templates"].render(
         request, "login/phone.html", {"messages": messages, "refresh_s": REFRESH_S},
         headers={"Refresh": str(REFRESH_S)},
     )

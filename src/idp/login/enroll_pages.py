@@ -21,13 +21,11 @@ from idp.login.responses import (
     error_message,
     error_status,
     guarded,
-    machine_for,
     redirect,
     respond,
-    services_of,
-    templates_of,
     token_of,
 )
+from idp.login.state import LoginState
 from idp.methods import MethodError
 from idp.web.i18n import N_, LocaleCode, is_supported
 
@@ -58,9 +56,9 @@ CODES_FILE_NOTE: Final = N_("Each code can be used once, if you lose both of you
                             "Keep them somewhere safe.")
 
 
-def _render(request: Request, view: EnrollView, *, error: Exception | None = None,
+def _render(request: Request[LoginState], view: EnrollView, *, error: Exception | None = None,
             values: dict[str, str] | None = None, notice: bool = False) -> Response:
-    templates = templates_of(request)
+    templates = request.state["templates"]
     problem = error or view.error
     pending = view.pending
     context: dict[str, Any] = {
@@ -79,21 +77,21 @@ def _render(request: Request, view: EnrollView, *, error: Exception | None = Non
     return templates.render(request, _TEMPLATES[view.stage], context, status=status)
 
 
-def _show(request: Request, stage: Stage, notice: bool = False) -> Response:
+def _show(request: Request[LoginState], stage: Stage, notice: bool = False) -> Response:
     """The page of ``stage`` if the transaction is there, else a redirect to its stage. An
     expired pending enrollment is explained on the chooser, wherever it was noticed."""
-    machine = machine_for(request, services_of(request))
+    machine = request.state["login"]
     view = machine.enroll_view(token_of(request, machine), browser_of(request))
     if view.stage is not stage and view.error is None:
         return redirect(STAGE_URLS[view.stage])
     return _render(request, view, notice=notice)
 
 
-async def enroll_page(request: Request) -> Response:
+async def enroll_page(request: Request[LoginState]) -> Response:
     """``/login/enroll``: why (E1), and the choice of a method for the role."""
-    machine = machine_for(request, services_of(request))
+    machine = request.state["login"]
     if request.method == "POST":
-        form = await templates_of(request).csrf.protect(request, "login-enroll")
+        form = await request.state["templates"].csrf.protect(request, "login-enroll")
         method_id, form_id = field(form, "method", 64), field(form, "tx")
 
         def submit() -> Response:
@@ -110,12 +108,12 @@ async def enroll_page(request: Request) -> Response:
     return await guarded(request, lambda: _show(request, Stage.CHOOSE))
 
 
-async def enroll_details(request: Request) -> Response:
+async def enroll_details(request: Request[LoginState]) -> Response:
     """``/login/enroll/details``: the phone number (E4, E5: refusals explained; a number
     that can't receive SMS is offered a voice call instead)."""
-    machine = machine_for(request, services_of(request))
+    machine = request.state["login"]
     if request.method == "POST":
-        form = await templates_of(request).csrf.protect(request, "login-enroll-details")
+        form = await request.state["templates"].csrf.protect(request, "login-enroll-details")
         values = {"phone": field(form, "phone", 64)}
         method_id = field(form, "method", 64) or None
         form_id = field(form, "tx")
@@ -134,12 +132,12 @@ async def enroll_details(request: Request) -> Response:
     return await guarded(request, lambda: _show(request, Stage.DETAILS))
 
 
-async def enroll_verify(request: Request) -> Response:
+async def enroll_verify(request: Request[LoginState]) -> Response:
     """``/login/enroll/verify``: the QR code and secret (E6) or "we sent a code to ...", and
     the code that proves the method (E2)."""
-    machine = machine_for(request, services_of(request))
+    machine = request.state["login"]
     if request.method == "POST":
-        form = await templates_of(request).csrf.protect(request, "login-enroll-verify")
+        form = await request.state["templates"].csrf.protect(request, "login-enroll-verify")
         code, form_id = field(form, "code", 64), field(form, "tx")
 
         def submit() -> Response:
@@ -156,9 +154,9 @@ async def enroll_verify(request: Request) -> Response:
     return await guarded(request, lambda: _show(request, Stage.VERIFY, resent))
 
 
-async def enroll_resend(request: Request) -> Response:
-    machine = machine_for(request, services_of(request))
-    form = await templates_of(request).csrf.protect(request, "login-enroll-resend")
+async def enroll_resend(request: Request[LoginState]) -> Response:
+    machine = request.state["login"]
+    form = await request.state["templates"].csrf.protect(request, "login-enroll-resend")
     form_id = field(form, "tx")
 
     def submit() -> Response:
@@ -173,10 +171,10 @@ async def enroll_resend(request: Request) -> Response:
     return await guarded(request, submit)
 
 
-async def enroll_back(request: Request) -> Response:
+async def enroll_back(request: Request[LoginState]) -> Response:
     """The "choose another method" button: drops the pending enrollment of this role."""
-    machine = machine_for(request, services_of(request))
-    form = await templates_of(request).csrf.protect(request, "login-enroll-back")
+    machine = request.state["login"]
+    form = await request.state["templates"].csrf.protect(request, "login-enroll-back")
     form_id = field(form, "tx")
 
     def submit() -> Response:
@@ -186,12 +184,12 @@ async def enroll_back(request: Request) -> Response:
     return await guarded(request, submit)
 
 
-async def enroll_codes(request: Request) -> Response:
+async def enroll_codes(request: Request[LoginState]) -> Response:
     """``/login/enroll/codes``: the recovery codes, once (E7); continuing ends the journey,
     trusting this browser if the box is ticked (T1)."""
-    services = services_of(request)
-    machine = machine_for(request, services)
-    templates = templates_of(request)
+    services = request.state["services"]
+    machine = request.state["login"]
+    templates = request.state["templates"]
     if request.method == "POST":
         form = await templates.csrf.protect(request, "login-codes")
         trust, form_id = field(form, "trust") == "1", field(form, "tx")
@@ -212,10 +210,10 @@ async def enroll_codes(request: Request) -> Response:
     return await guarded(request, show)
 
 
-async def codes_download(request: Request) -> Response:
+async def codes_download(request: Request[LoginState]) -> Response:
     """The recovery codes as a text file, only while the transaction holds them."""
-    machine = machine_for(request, services_of(request))
-    templates = templates_of(request)
+    machine = request.state["login"]
+    templates = request.state["templates"]
     form = await templates.csrf.protect(request, "login-codes-download")
     form_id = field(form, "tx")
 

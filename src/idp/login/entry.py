@@ -14,10 +14,10 @@ from idp.login.model import LoginRequirements
 from idp.login.responses import (
     STEP_URLS,
     current_session,
-    machine_for,
     redirect,
     token_of,
 )
+from idp.login.state import LoginStateT
 
 if TYPE_CHECKING:
     from idp.login.core import LoginServices
@@ -25,16 +25,15 @@ if TYPE_CHECKING:
 __all__ = ["current_session", "start_login", "unlock"]
 
 
-def start_login(request: Request, services: LoginServices, requirements: LoginRequirements
-                ) -> Response:
+def start_login(request: Request[LoginStateT], requirements: LoginRequirements) -> Response:
     """Synchronous (call it in the thread pool). Saves a login transaction (15 min, in the
     Store) bound to this browser by a cookie and answers 303 to ``/login``, or straight to
     the code step for a step-up (a live SSO session and only ``force_code`` asked). A live
     session and nothing forced: 303 to ``requirements.resume`` at once, no transaction.
     When the journey ends, the SSO session cookie is set and the browser is sent 303 to
     ``requirements.resume``."""
-    machine = machine_for(request, services)
-    session = current_session(request, services)
+    machine = request.state["login"]
+    session = current_session(request, machine.services)
     started = machine.start(requirements, session, token_of(request, machine))
     if started.token is None:
         return redirect(requirements.resume)

@@ -23,13 +23,11 @@ from idp.login.responses import (
     error_message,
     error_status,
     guarded,
-    machine_for,
     redirect,
     respond,
-    services_of,
-    templates_of,
     token_of,
 )
+from idp.login.state import LoginState
 from idp.login.transactions import LoginTransaction
 from idp.methods import MethodError
 
@@ -57,9 +55,9 @@ def seconds_until(when: float | None) -> int:
 # -- password -------------------------------------------------------------------------------
 
 
-def _render_password(request: Request, tx: LoginTransaction, *, email: str | None = None,
-                     error: Exception | None = None) -> Response:
-    templates = templates_of(request)
+def _render_password(request: Request[LoginState], tx: LoginTransaction, *,
+                     email: str | None = None, error: Exception | None = None) -> Response:
+    templates = request.state["templates"]
     locale = templates.locale_for(request, ui_locales=tx.ui_locales)
     context: dict[str, Any] = {
         "tx_id": tx.id,
@@ -71,14 +69,14 @@ def _render_password(request: Request, tx: LoginTransaction, *, email: str | Non
     return templates.render(request, "login/password.html", context, status=status)
 
 
-async def password_page(request: Request) -> Response:
+async def password_page(request: Request[LoginState]) -> Response:
     """``/login``: email and password. Without a transaction, a GET starts one that ends
     on the security settings page (someone opening the provider directly); ``?restart=1``
     starts the browser's journey again from the password, for another account."""
-    services = services_of(request)
-    machine = machine_for(request, services)
+    services = request.state["services"]
+    machine = request.state["login"]
     if request.method == "POST":
-        form = await templates_of(request).csrf.protect(request, "login-password")
+        form = await request.state["templates"].csrf.protect(request, "login-password")
         email = field(form, "email", _MAX_EMAIL)
         password = field(form, "password", _MAX_PASSWORD)
         form_id = field(form, "tx")
@@ -129,9 +127,9 @@ async def password_page(request: Request) -> Response:
 # -- code -------------------------------------------------------------------------------------
 
 
-def _render_code(request: Request, view: CodeView, *, error: Exception | None = None,
+def _render_code(request: Request[LoginState], view: CodeView, *, error: Exception | None = None,
                  notice: bool = False) -> Response:
-    templates = templates_of(request)
+    templates = request.state["templates"]
     problem = error or view.error
     context: dict[str, Any] = {
         "view": view,
@@ -144,13 +142,13 @@ def _render_code(request: Request, view: CodeView, *, error: Exception | None = 
     return templates.render(request, "login/code.html", context, status=status)
 
 
-async def code_page(request: Request) -> Response:
+async def code_page(request: Request[LoginState]) -> Response:
     """``/login/code``: the code of the primary (``?use=backup`` after "Didn't receive the
     code?"), the "don't require codes on this browser" box (T1)."""
-    services = services_of(request)
-    machine = machine_for(request, services)
+    services = request.state["services"]
+    machine = request.state["login"]
     if request.method == "POST":
-        form = await templates_of(request).csrf.protect(request, "login-code")
+        form = await request.state["templates"].csrf.protect(request, "login-code")
         code, form_id = field(form, "code", 64), field(form, "tx")
         trust = field(form, "trust") == "1"
 
@@ -176,11 +174,10 @@ async def code_page(request: Request) -> Response:
     return await guarded(request, show)
 
 
-async def code_resend(request: Request) -> Response:
+async def code_resend(request: Request[LoginState]) -> Response:
     """The "send again" button: the methods layer's cooldown and budgets apply (S5)."""
-    services = services_of(request)
-    machine = machine_for(request, services)
-    form = await templates_of(request).csrf.protect(request, "login-resend")
+    machine = request.state["login"]
+    form = await request.state["templates"].csrf.protect(request, "login-resend")
     form_id = field(form, "tx")
 
     def submit() -> Response:
@@ -198,11 +195,10 @@ async def code_resend(request: Request) -> Response:
 # -- recovery code ------------------------------------------------------------------------------
 
 
-async def recovery_page(request: Request) -> Response:
+async def recovery_page(request: Request[LoginState]) -> Response:
     """``/login/recovery``: a recovery code instead of the devices (C3)."""
-    services = services_of(request)
-    machine = machine_for(request, services)
-    templates = templates_of(request)
+    machine = request.state["login"]
+    templates = request.state["templates"]
 
     def render(view: RecoveryView, error: Exception | None = None) -> Response:
         context = {"tx_id": view.tx_id, "error": None if error is None

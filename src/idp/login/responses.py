@@ -1,4 +1,4 @@
-"""What the sign-in pages share: the machine of this app, the browser as the machine sees it,
+"""What the sign-in pages share: the browser as the machine sees it,
 and the translation of the machine's results into redirects, cookies and pages.
 
 Request handlers read the request (form, cookies) on the event loop and run the rest -
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -37,6 +36,7 @@ from idp.web.templating import Templates
 
 if TYPE_CHECKING:
     from idp.login.core import LoginServices
+    from idp.login.state import LoginState
 
 __all__ = [
     "STAGE_URLS",
@@ -46,12 +46,8 @@ __all__ = [
     "error_message",
     "error_status",
     "guarded",
-    "install_machine",
-    "machine_for",
     "redirect",
     "respond",
-    "services_of",
-    "templates_of",
     "token_of",
 ]
 
@@ -69,41 +65,16 @@ STAGE_URLS: Final[Mapping[Stage, str]] = {
 }
 # The sign-in's own message; the others are idp.web.i18n.ERROR_MESSAGES.
 SLOW_DOWN: Final = N_("Too many attempts. Please wait {retry_after_s} seconds and try again.")
-_STATE_MACHINE: Final = "nidan_login_machine"
 # Throttles answer 429 (RFC 6585); other refusals of what was typed, 400.
 _THROTTLED: Final = (SlowDown, TemporarilyLocked, TooManyTries, ResendTooSoon, BudgetExhausted)
 
 
-def services_of(request: Request) -> LoginServices:
-    services: LoginServices = request.app.state.services
-    return services
-
-
-def templates_of(request: Request) -> Templates:
-    templates: Templates = request.app.state.templates
-    return templates
-
-
-def install_machine(app: Starlette, machine: LoginMachine) -> None:
-    """Serve sign-ins with ``machine`` (a test harness's, with its own clock)."""
-    setattr(app.state, _STATE_MACHINE, machine)
-
-
-def machine_for(request: Request, services: LoginServices) -> LoginMachine:
-    """The app's machine for ``services`` (built once; it keeps no per-person state)."""
-    machine: LoginMachine | None = getattr(request.app.state, _STATE_MACHINE, None)
-    if machine is None or machine.services is not services:
-        machine = LoginMachine(services)
-        setattr(request.app.state, _STATE_MACHINE, machine)
-    return machine
-
-
-def token_of(request: Request, machine: LoginMachine) -> str | None:
+def token_of(request: Request[Any], machine: LoginMachine) -> str | None:
     return request.cookies.get(machine.transactions.cookie_name)
 
 
-def browser_of(request: Request) -> Browser:
-    templates = templates_of(request)
+def browser_of(request: Request[LoginState]) -> Browser:
+    templates = request.state["templates"]
 
     def locale(ui_locales: str | None, user_locale: str | None) -> str:
         return templates.locale_for(request, ui_locales=ui_locales, user_locale=user_locale)
@@ -116,7 +87,7 @@ def browser_of(request: Request) -> Browser:
     )
 
 
-def current_session(request: Request, services: LoginServices) -> SsoSession | None:
+def current_session(request: Request[Any], services: LoginServices) -> SsoSession | None:
     """The browser's live SSO session: the cookie's session, of the person's current epoch,
     while the person exists and is active. Synchronous (Store reads): thread pool."""
 
@@ -152,10 +123,10 @@ def respond(machine: LoginMachine, outcome: Outcome) -> Response:
     return response
 
 
-def expired_page(request: Request, machine: LoginMachine) -> Response:
+def expired_page(request: Request[LoginState], machine: LoginMachine) -> Response:
     """The "your session has expired" page: the journey can't go on; a link starts it
     again."""
-    templates = templates_of(request)
+    templates = request.state["templates"]
     minutes = max(1, int(templates.settings.lifetimes.login_transaction_s // 60))
     response = templates.render(request, "login/expired.html", {"minutes": minutes},
                                 status=400)
@@ -163,11 +134,10 @@ def expired_page(request: Request, machine: LoginMachine) -> Response:
     return response
 
 
-async def guarded(request: Request, work: Callable[[], Response]) -> Response:
+async def guarded(request: Request[LoginState], work: Callable[[], Response]) -> Response:
     """Run ``work`` in the thread pool; an expired transaction becomes the "start again"
     page, a request for another step a redirect to the transaction's step."""
-    services = services_of(request)
-    machine = machine_for(request, services)
+    machine = request.state["login"]
     try:
         return await run_in_threadpool(work)
     except TransactionExpired:

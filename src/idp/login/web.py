@@ -38,8 +38,8 @@ _BOTH = ["GET", "POST"]
 
 
 def routes() -> list[BaseRoute]:
-    """The routes of this area. Handlers find the services at ``request.app.state.services``
-    and the templates at ``request.app.state.templates``."""
+    """The routes of this area. Handlers read the app state through
+    ``Request[LoginState]`` (``request.state["services"]``, ``["templates"]``)."""
     return [
         Route("/login", password_page, methods=_BOTH),
         Route("/login/code", code_page, methods=_BOTH),

@@ -92,7 +92,7 @@ def _parse(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-async def read_request(request: Request, base_uri: str) -> HttpRequest:
+async def read_request(request: Request[Any], base_uri: str) -> HttpRequest:
     """Read query and (for POST) an ``application/x-www-form-urlencoded`` body. Raises
     :class:`MalformedRequest` for anything else; nothing here raises otherwise."""
     raw_query = request.scope.get("query_string", b"")

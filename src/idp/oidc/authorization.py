@@ -49,6 +49,7 @@ from idp.store import Store, dump_record, load_record
 
 if TYPE_CHECKING:
     from idp.login.core import LoginServices
+    from idp.oidc.state import OidcState
 
 __all__ = ["Authorization"]
 
@@ -76,7 +77,7 @@ class Authorization:
 
     # -- entry points --------------------------------------------------------------------
 
-    def authorize(self, request: Request, http: HttpRequest, services: LoginServices,
+    def authorize(self, request: Request[OidcState], http: HttpRequest, services: LoginServices,
                   pages: Pages) -> Response:
         oauth = StarletteOAuth2Request(http)
         checked = self._client_and_redirect(oauth)
@@ -102,7 +103,7 @@ class Authorization:
         except OAuth2Error as error:
             return self._error(error, redirect_uri, oauth)
 
-    def resume(self, request: Request, txn_id: str, services: LoginServices, pages: Pages
+    def resume(self, request: Request[OidcState], txn_id: str, services: LoginServices, pages: Pages
                ) -> Response:
         restored = self._restore(request, pages, _SAVED, txn_id)
         if isinstance(restored, Response):
@@ -122,7 +123,7 @@ class Authorization:
         except OAuth2Error as error:
             return self._error(error, redirect_uri, oauth)
 
-    def decide_consent(self, request: Request, txn_id: str, approve: bool,
+    def decide_consent(self, request: Request[OidcState], txn_id: str, approve: bool,
                        services: LoginServices, pages: Pages) -> Response:
         restored = self._restore(request, pages, _CONSENT_TXN, txn_id)
         if isinstance(restored, Response):
@@ -174,7 +175,7 @@ class Authorization:
                 raise
             raise InvalidRequestError("Malformed request.") from None
 
-    def _start_login(self, request: Request, services: LoginServices,
+    def _start_login(self, request: Request[OidcState], services: LoginServices,
                      oauth: StarletteOAuth2Request, client: Client, params: AuthParams,
                      force: Force) -> Response:
         txn_id = secrets.token_urlsafe(TXN_ID_BYTES)
@@ -189,7 +190,7 @@ class Authorization:
             login_hint = hinted.email if hinted is not None else None
         services.audit.emit("oidc.login_started", client_id=client.client_id,
                             ask_credentials=force.password, ask_second_factor=force.code)
-        return start_login(request, services, LoginRequirements(
+        return start_login(request, LoginRequirements(
             resume=f"/authorize/resume?r={txn_id}", force_password=force.password,
             force_code=force.code, login_hint=login_hint, ui_locales=params.ui_locales,
             client_id=client.client_id, client_name=client.name,
@@ -211,7 +212,7 @@ class Authorization:
         sub = needs.get("sub")
         return sub is None or sub == session.user_id
 
-    def _proceed(self, request: Request, services: LoginServices, pages: Pages,
+    def _proceed(self, request: Request[OidcState], services: LoginServices, pages: Pages,
                  oauth: StarletteOAuth2Request, grant: Any, client: Client,
                  session: SsoSession, user: Any, params: AuthParams) -> Response:
         scope: str = oauth.scope or ""
@@ -272,7 +273,7 @@ class Authorization:
             *authorization_response(redirect_uri, params, mode, self._issuer))
         return response
 
-    def _restore(self, request: Request, pages: Pages, prefix: str, txn_id: str
+    def _restore(self, request: Request[OidcState], pages: Pages, prefix: str, txn_id: str
                  ) -> tuple[dict[str, Any], StarletteOAuth2Request, Client, str] | Response:
         """A saved request, taken (single use), re-checked against the clients as they are
         now; or the error page."""

@@ -68,13 +68,13 @@ class Pages:
     def __init__(self, templates: Templates) -> None:
         self.templates = templates
 
-    def error(self, request: Request, name: str, status: int = 400,
+    def error(self, request: Request[Any], name: str, status: int = 400,
               ui_locales: str | None = None) -> HTMLResponse:
         if ui_locales:
             self.templates.locale_for(request, ui_locales=ui_locales)
         return error_response(self.templates, request, status, page=PAGES[name])
 
-    def render(self, request: Request, template: str, context: Mapping[str, Any],
+    def render(self, request: Request[Any], template: str, context: Mapping[str, Any],
                ui_locales: str | None = None, status: int = 200) -> HTMLResponse:
         locale = self.templates.locale_for(request, ui_locales=ui_locales)
         return self.templates.render(request, template, context, locale=locale, status=status)

@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from idp.crypto import DataKeys
-from idp.login.core import LoginServices
 from idp.observability import Audit
 from idp.oidc._authlib import InvalidGrantError
 from idp.oidc.authorization import Authorization
@@ -35,7 +34,7 @@ from idp.settings import Settings
 from idp.store import Store
 from idp.users import Accounts
 
-__all__ = ["ENDPOINTS", "OidcProvider", "OidcServices"]
+__all__ = ["ENDPOINTS", "OidcProvider"]
 
 # Paths of every endpoint, relative to the issuer.
 ENDPOINTS: Final = {
@@ -193,10 +192,3 @@ class OidcProvider:
                         client_id=client.client_id, grant_type=request.payload.grant_type,
                         refresh=bool(token.get("refresh_token")))
 
-
-class OidcServices(LoginServices, Protocol):
-    """The services the provider's pages use (and the areas that reach the provider):
-    the sign-in journey's, and the provider itself (``idp.services.Services`` has them)."""
-
-    @property
-    def oidc(self) -> OidcProvider: ...

@@ -36,7 +36,8 @@ from idp.oidc.pages import CONSENT_PURPOSE, LOGOUT_PURPOSE, Pages
 from idp.store import StoreError
 
 if TYPE_CHECKING:
-    from idp.oidc.provider import OidcProvider, OidcServices
+    from idp.oidc.provider import OidcProvider
+    from idp.oidc.state import OidcState
 
 __all__ = ["routes"]
 
@@ -44,17 +45,13 @@ _BOTH = ["GET", "POST"]
 _JSON = "application/json"
 
 
-def _services(request: Request) -> OidcServices:
-    services: OidcServices = request.app.state.services
-    return services
+
+def _provider(request: Request[OidcState]) -> OidcProvider:
+    return request.state["services"].oidc
 
 
-def _provider(request: Request) -> OidcProvider:
-    return _services(request).oidc
-
-
-def _pages(request: Request) -> Pages:
-    return Pages(request.app.state.templates)
+def _pages(request: Request[OidcState]) -> Pages:
+    return Pages(request.state["templates"])
 
 
 def _oauth_error(error: Any) -> Response:
@@ -78,12 +75,12 @@ def _unavailable() -> Response:
 # -- public documents -------------------------------------------------------------------
 
 
-async def discovery(request: Request) -> Response:
+async def discovery(request: Request[OidcState]) -> Response:
     provider = _provider(request)
     return Response(provider.discovery_json, media_type=_JSON, headers=_public(provider))
 
 
-async def jwks(request: Request) -> Response:
+async def jwks(request: Request[OidcState]) -> Response:
     provider = _provider(request)
     keys = provider.keys
     # Served from memory while fresh; the store is read (thread pool) at most every 30 s.
@@ -99,7 +96,7 @@ def _public(provider: OidcProvider) -> dict[str, str]:
 # -- authorization ----------------------------------------------------------------------
 
 
-async def authorize(request: Request) -> Response:
+async def authorize(request: Request[OidcState]) -> Response:
     provider = _provider(request)
     pages = _pages(request)
     try:
@@ -107,22 +104,22 @@ async def authorize(request: Request) -> Response:
     except MalformedRequest:
         return pages.error(request, "bad_request")
     return await run_in_threadpool(provider.authorization.authorize, request, http,
-                                   _services(request), pages)
+                                   request.state["services"], pages)
 
 
-async def resume(request: Request) -> Response:
+async def resume(request: Request[OidcState]) -> Response:
     txn_id = request.query_params.get("r", "")
     return await run_in_threadpool(_provider(request).authorization.resume, request, txn_id,
-                                   _services(request), _pages(request))
+                                   request.state["services"], _pages(request))
 
 
-async def consent(request: Request) -> Response:
-    form = await request.app.state.templates.csrf.protect(request, CONSENT_PURPOSE)
+async def consent(request: Request[OidcState]) -> Response:
+    form = await request.state["templates"].csrf.protect(request, CONSENT_PURPOSE)
     txn_id, decision = form.get("r"), form.get("decision")
     return await run_in_threadpool(
         _provider(request).authorization.decide_consent, request,
         txn_id if isinstance(txn_id, str) else "", decision == "approve",
-        _services(request), _pages(request))
+        request.state["services"], _pages(request))
 
 
 # -- token, revocation, introspection ----------------------------------------------------
@@ -141,7 +138,7 @@ def _basic_is_malformed(http: HttpRequest) -> bool:
     return False
 
 
-async def _client_endpoint(request: Request, work: Any) -> Response:
+async def _client_endpoint(request: Request[OidcState], work: Any) -> Response:
     provider = _provider(request)
     try:
         http = await read_request(request, provider.issuer)
@@ -167,18 +164,18 @@ async def _client_endpoint(request: Request, work: Any) -> Response:
     return await run_in_threadpool(run)
 
 
-async def token(request: Request) -> Response:
+async def token(request: Request[OidcState]) -> Response:
     return await _client_endpoint(
         request, lambda provider, http: provider.server.create_token_response(http))
 
 
-async def revoke(request: Request) -> Response:
+async def revoke(request: Request[OidcState]) -> Response:
     return await _client_endpoint(
         request, lambda provider, http: provider.server.create_endpoint_response("revocation",
                                                                                    http))
 
 
-async def introspect(request: Request) -> Response:
+async def introspect(request: Request[OidcState]) -> Response:
     return await _client_endpoint(
         request, lambda provider, http: provider.server.create_endpoint_response(
             "introspection", http))
@@ -187,7 +184,7 @@ async def introspect(request: Request) -> Response:
 # -- userinfo ---------------------------------------------------------------------------
 
 
-async def userinfo(request: Request) -> Response:
+async def userinfo(request: Request[OidcState]) -> Response:
     provider = _provider(request)
     form: dict[str, str] = {}
     try:
@@ -208,7 +205,7 @@ async def userinfo(request: Request) -> Response:
 # -- logout -----------------------------------------------------------------------------
 
 
-async def end_session(request: Request) -> Response:
+async def end_session(request: Request[OidcState]) -> Response:
     provider = _provider(request)
     pages = _pages(request)
     try:
@@ -216,19 +213,19 @@ async def end_session(request: Request) -> Response:
     except MalformedRequest:
         return pages.error(request, "bad_logout")
     return await run_in_threadpool(provider.logout.end_session, request, http,
-                                   _services(request), pages)
+                                   request.state["services"], pages)
 
 
-async def logout_confirm(request: Request) -> Response:
-    form = await request.app.state.templates.csrf.protect(request, LOGOUT_PURPOSE)
+async def logout_confirm(request: Request[OidcState]) -> Response:
+    form = await request.state["templates"].csrf.protect(request, LOGOUT_PURPOSE)
     fields = {name: value for name, value in form.items() if isinstance(value, str)}
     return await run_in_threadpool(_provider(request).logout.confirm, request, fields,
-                                   _services(request), _pages(request))
+                                   request.state["services"], _pages(request))
 
 
 def routes() -> list[BaseRoute]:
-    """The routes of this area. Handlers find the services at ``request.app.state.services``
-    and the templates at ``request.app.state.templates``."""
+    """The routes of this area. Handlers find the services at ``request.state["services"]``
+    and the templates at ``request.state["templates"]``."""
     return [
         Route("/.well-known/openid-configuration", discovery, methods=["GET"]),
         Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"]),

@@ -129,7 +129,7 @@ class Csrf:
     # -- issuing ------------------------------------------------------------------------
 
     def issue(
-        self, request: Request, purpose: str = _DEFAULT_PURPOSE
+        self, request: Request[Any], purpose: str = _DEFAULT_PURPOSE
     ) -> tuple[str, CsrfCookie | None]:
         """A token for a form with ``purpose``, and the cookie to set with the page, or None
         when the request already carries a valid one. Within one request every call uses the
@@ -145,11 +145,11 @@ class Csrf:
             setattr(request.state, _STATE_COOKIE, cookie)
         return self._token(value, purpose), cookie
 
-    def token(self, request: Request, purpose: str = _DEFAULT_PURPOSE) -> str:
+    def token(self, request: Request[Any], purpose: str = _DEFAULT_PURPOSE) -> str:
         """Like :meth:`issue`, leaving the cookie for :meth:`pending_cookie` to hand out."""
         return self.issue(request, purpose)[0]
 
-    def pending_cookie(self, request: Request) -> CsrfCookie | None:
+    def pending_cookie(self, request: Request[Any]) -> CsrfCookie | None:
         """The cookie an earlier :meth:`issue` in this request created, if any."""
         cookie: CsrfCookie | None = getattr(request.state, _STATE_COOKIE, None)
         return cookie
@@ -157,7 +157,7 @@ class Csrf:
     # -- verifying ----------------------------------------------------------------------
 
     def verify(
-        self, request: Request, form: Mapping[str, Any], purpose: str = _DEFAULT_PURPOSE
+        self, request: Request[Any], form: Mapping[str, Any], purpose: str = _DEFAULT_PURPOSE
     ) -> None:
         """Raise :class:`CsrfError` unless ``form`` (the submitted fields) carries a token
         for ``purpose`` bound to this request's CSRF cookie, and the request's origin headers
@@ -181,7 +181,7 @@ class Csrf:
         ):
             raise CsrfError("token_invalid")
 
-    async def protect(self, request: Request, purpose: str = _DEFAULT_PURPOSE) -> FormData:
+    async def protect(self, request: Request[Any], purpose: str = _DEFAULT_PURPOSE) -> FormData:
         """Starlette helper for a POST handler: read the form, verify it, return it.
 
         ``form = await csrf.protect(request, "login")`` raises :class:`CsrfError` (a 403
@@ -191,7 +191,7 @@ class Csrf:
         self.verify(request, form, purpose)
         return form
 
-    def check_origin(self, request: Request) -> None:
+    def check_origin(self, request: Request[Any]) -> None:
         """Refuse a state-changing request whose Fetch metadata, ``Origin`` or ``Referer``
         names another origin (OWASP: "Verifying Origin With Standard Headers")."""
         if request.method in SAFE_METHODS:
@@ -210,7 +210,7 @@ class Csrf:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _cookie_value(self, request: Request) -> str | None:
+    def _cookie_value(self, request: Request[Any]) -> str | None:
         raw = request.cookies.get(self.cookie_name)
         if not raw:
             return None

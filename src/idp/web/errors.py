@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -90,7 +90,7 @@ def _new_reference() -> str:
 
 def error_response(
     templates: Templates,
-    request: Request,
+    request: Request[Any],
     status: int,
     *,
     page: ErrorPage | None = None,
@@ -121,20 +121,20 @@ def install_error_handlers(app: Starlette, templates: Templates) -> None:
     Call before the app serves its first request (it adds a middleware).
     """
 
-    async def http_error(request: Request, exc: Exception) -> Response:
+    async def http_error(request: Request[Any], exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code in (204, 304):  # no body allowed (RFC 9110 15.3.5, 15.4.5)
             return Response(status_code=exc.status_code, headers=exc.headers)
         return error_response(templates, request, exc.status_code, headers=exc.headers)
 
-    async def csrf_error(request: Request, exc: Exception) -> Response:
+    async def csrf_error(request: Request[Any], exc: Exception) -> Response:
         assert isinstance(exc, CsrfError)
         logger.warning("CSRF check refused a %s request: %s", request.method, exc.reason)
         # Loading the form again (GET of the same address) gives a fresh token.
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return error_response(templates, request, exc.status_code, page=CSRF_PAGE, retry_url=here)
 
-    async def server_error(request: Request, exc: Exception) -> Response:
+    async def server_error(request: Request[Any], exc: Exception) -> Response:
         reference = _new_reference()
         # The type only: the message and traceback can quote secrets (see module docstring).
         logger.error("unhandled %s, reference %s", type(exc).__name__, reference)

@@ -77,7 +77,7 @@ class LanguageLink(NamedTuple):
 class _Rendering:
     locale: LocaleCode
     translations: Translations
-    request: Request | None
+    request: Request[Any] | None
 
 
 _rendering: ContextVar[_Rendering | None] = ContextVar("nidan_rendering", default=None)
@@ -183,7 +183,7 @@ class Templates:
 
     def locale_for(
         self,
-        request: Request,
+        request: Request[Any],
         *,
         ui_locales: str | None = None,
         user_locale: str | None = None,
@@ -205,7 +205,7 @@ class Templates:
         setattr(request.state, _STATE_LOCALE, locale)
         return locale
 
-    def language_links(self, request: Request, locale: LocaleCode) -> list[LanguageLink]:
+    def language_links(self, request: Request[Any], locale: LocaleCode) -> list[LanguageLink]:
         """The switch: one link per language, back to the current page afterwards."""
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return [
@@ -222,7 +222,7 @@ class Templates:
 
     def render(
         self,
-        request: Request,
+        request: Request[Any],
         template: str,
         context: Mapping[str, Any] | None = None,
         *,
@@ -260,7 +260,7 @@ class Templates:
         context: Mapping[str, Any],
         *,
         locale: LocaleCode,
-        request: Request | None = None,
+        request: Request[Any] | None = None,
     ) -> str:
         """Render to a string in ``locale`` (emails, tests). ``csrf_field`` needs ``request``."""
         rendering = _Rendering(locale, self.catalogues.translations(locale), request)
@@ -290,7 +290,7 @@ class Templates:
             Route(LANG_PATH, self.switch_language, methods=["GET"], name="lang"),
         ]
 
-    async def switch_language(self, request: Request) -> Response:
+    async def switch_language(self, request: Request[Any]) -> Response:
         """``GET /lang?to=en&next=/login/code``: remember the choice, go back (303).
 
         A GET: it changes nothing but a display preference, works as a plain link with no
