@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from idp.delivery import Delivery, load_transports
+from idp.delivery.registry import Delivery, load_transports
 from idp.devices import TrustedBrowsers
 from idp.methods import MethodError
 from idp.methods.codes import IssuedCode

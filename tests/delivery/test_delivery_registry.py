@@ -24,17 +24,21 @@ from tests.delivery.gateways import (
 
 from idp.delivery import (
     Capability,
-    Delivery,
     DeliveryConfigError,
     DeliveryError,
     Receipt,
     SmsMessage,
     Transport,
     VoiceCall,
-    load_transports,
 )
 from idp.delivery.outbox import read_outbox
-from idp.delivery.registry import ENTRY_POINT_GROUP, _load_class, installed_transports
+from idp.delivery.registry import (
+    ENTRY_POINT_GROUP,
+    Delivery,
+    _load_class,
+    installed_transports,
+    load_transports,
+)
 from idp.delivery.webhook import WebhookConfig, WebhookTransport
 from idp.observability import Audit, AuditEvent
 from idp.settings import ConfigModel, DeliverySettings

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from idp.delivery import Delivery, load_transports
 from idp.delivery.outbox import read_outbox
+from idp.delivery.registry import Delivery, load_transports
 from idp.methods import MethodUser
 from idp.methods.service import MethodService, Role
 from idp.observability import Audit, AuditEvent

@@ -41,7 +41,7 @@ def test_the_smallest_example_is_the_example_plugin() -> None:
         (EXAMPLE / "pyproject.toml").read_text(encoding="utf-8")
     ]
     assert _blocks("The smallest complete plugin", "python") == [
-        (EXAMPLE / "src" / "nidan_paper" / "__init__.py").read_text(encoding="utf-8")
+        (EXAMPLE / "src" / "idp_paper" / "__init__.py").read_text(encoding="utf-8")
     ]
     test_file = (EXAMPLE / "tests" / "test_paper.py").read_text(encoding="utf-8")
     kit_example = _blocks("Testing: the contract kit", "python")[0]

@@ -29,7 +29,7 @@ if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
 from idp.crypto import generate_data_key  # noqa: E402
-from idp.delivery import load_transports  # noqa: E402
+from idp.delivery.registry import load_transports  # noqa: E402
 from idp.methods import Method, MethodUser  # noqa: E402
 from idp.methods.service import MethodService  # noqa: E402
 from idp.methods.testing import ContractHarness  # noqa: E402

@@ -40,7 +40,6 @@ __all__ = [
     "E164_PATTERN",
     "Capability",
     "ConfigT",
-    "Delivery",
     "DeliveryConfigError",
     "DeliveryError",
     "Receipt",
@@ -48,7 +47,6 @@ __all__ = [
     "Transport",
     "TransportError",
     "VoiceCall",
-    "load_transports",
     "mask_number",
 ]
 
@@ -196,7 +194,3 @@ class Transport(ABC, Generic[ConfigT]):
 
     def close(self) -> None:
         """Release connections and files. Called once, at shutdown."""
-
-
-# Re-exported so callers import one package; registry imports the names defined above.
-from idp.delivery.registry import Delivery, load_transports  # noqa: E402

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from idp.delivery import Delivery, DeliveryError, SmsMessage, VoiceCall
-from idp.methods.base import MethodUser, Verified
+from idp.delivery import DeliveryError, SmsMessage, VoiceCall
+from idp.delivery.registry import Delivery
 from idp.methods.codes import IssuedCode
 from idp.methods.errors import DeliveryFailed
+from idp.methods.model import MethodUser, Verified
 from idp.methods.phone import PhoneNumber, parse_phone
 
 if TYPE_CHECKING:

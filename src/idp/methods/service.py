@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from idp.crypto import DataKeys
-from idp.delivery import Delivery
+from idp.delivery.registry import Delivery
 from idp.methods.base import Method, MethodUser
 from idp.methods.codes import CodeService, IssuedCode
 from idp.methods.context import MethodContext

@@ -39,8 +39,8 @@ from typing import Any, ClassVar
 import pytest
 
 from idp.crypto import generate_data_key
-from idp.delivery import load_transports
 from idp.delivery.outbox import read_outbox
+from idp.delivery.registry import load_transports
 from idp.methods.base import Credential, Method, MethodUser
 from idp.methods.codes import IssuedCode
 from idp.methods.errors import EnrollmentInvalid, MethodError, TooManyTries, WrongCode

@@ -49,7 +49,7 @@ from idp.store import Store, dump_record, load_record
 
 if TYPE_CHECKING:
     from idp.login.core import LoginServices
-    from idp.oidc.state import OidcState
+    from idp.login.state import LoginStateT
 
 __all__ = ["Authorization"]
 
@@ -77,7 +77,7 @@ class Authorization:
 
     # -- entry points --------------------------------------------------------------------
 
-    def authorize(self, request: Request[OidcState], http: HttpRequest, services: LoginServices,
+    def authorize(self, request: Request[LoginStateT], http: HttpRequest, services: LoginServices,
                   pages: Pages) -> Response:
         oauth = StarletteOAuth2Request(http)
         checked = self._client_and_redirect(oauth)
@@ -103,8 +103,8 @@ class Authorization:
         except OAuth2Error as error:
             return self._error(error, redirect_uri, oauth)
 
-    def resume(self, request: Request[OidcState], txn_id: str, services: LoginServices, pages: Pages
-               ) -> Response:
+    def resume(self, request: Request[LoginStateT], txn_id: str, services: LoginServices,
+               pages: Pages) -> Response:
         restored = self._restore(request, pages, _SAVED, txn_id)
         if isinstance(restored, Response):
             return restored
@@ -123,7 +123,7 @@ class Authorization:
         except OAuth2Error as error:
             return self._error(error, redirect_uri, oauth)
 
-    def decide_consent(self, request: Request[OidcState], txn_id: str, approve: bool,
+    def decide_consent(self, request: Request[LoginStateT], txn_id: str, approve: bool,
                        services: LoginServices, pages: Pages) -> Response:
         restored = self._restore(request, pages, _CONSENT_TXN, txn_id)
         if isinstance(restored, Response):
@@ -175,7 +175,7 @@ class Authorization:
                 raise
             raise InvalidRequestError("Malformed request.") from None
 
-    def _start_login(self, request: Request[OidcState], services: LoginServices,
+    def _start_login(self, request: Request[LoginStateT], services: LoginServices,
                      oauth: StarletteOAuth2Request, client: Client, params: AuthParams,
                      force: Force) -> Response:
         txn_id = secrets.token_urlsafe(TXN_ID_BYTES)
@@ -212,7 +212,7 @@ class Authorization:
         sub = needs.get("sub")
         return sub is None or sub == session.user_id
 
-    def _proceed(self, request: Request[OidcState], services: LoginServices, pages: Pages,
+    def _proceed(self, request: Request[LoginStateT], services: LoginServices, pages: Pages,
                  oauth: StarletteOAuth2Request, grant: Any, client: Client,
                  session: SsoSession, user: Any, params: AuthParams) -> Response:
         scope: str = oauth.scope or ""
@@ -273,7 +273,7 @@ class Authorization:
             *authorization_response(redirect_uri, params, mode, self._issuer))
         return response
 
-    def _restore(self, request: Request[OidcState], pages: Pages, prefix: str, txn_id: str
+    def _restore(self, request: Request[LoginStateT], pages: Pages, prefix: str, txn_id: str
                  ) -> tuple[dict[str, Any], StarletteOAuth2Request, Client, str] | Response:
         """A saved request, taken (single use), re-checked against the clients as they are
         now; or the error page."""

@@ -37,7 +37,7 @@ from idp.sessions import SsoSession, SsoSessions
 
 if TYPE_CHECKING:
     from idp.login.core import LoginServices
-    from idp.oidc.state import OidcState
+    from idp.login.state import LoginStateT
 
 __all__ = ["EndSession", "Logout"]
 
@@ -89,7 +89,7 @@ class Logout:
             queued += self._backchannel.enqueue(sid=sid, user_id=user_id, client_ids=clients)
         return queued
 
-    def end_session(self, request: Request[OidcState], http: HttpRequest, services: LoginServices,
+    def end_session(self, request: Request[LoginStateT], http: HttpRequest, services: LoginServices,
                     pages: Pages) -> Response:
         """``GET|POST /logout``. Synchronous: call it in the thread pool."""
         data = dict(http.values)
@@ -125,7 +125,7 @@ class Logout:
             return self._clear(RedirectResponse(checked.redirect_uri, status_code=303), services)
         return self._signed_out(request, services, pages, client, None, data)
 
-    def confirm(self, request: Request[OidcState], form: dict[str, str], services: LoginServices,
+    def confirm(self, request: Request[LoginStateT], form: dict[str, str], services: LoginServices,
                 pages: Pages) -> Response:
         """``POST /logout/confirm`` (CSRF checked by the caller). Synchronous."""
         client = self._clients.get(form.get("client_id", "")) if form.get("client_id") else None
@@ -153,7 +153,7 @@ class Logout:
     def _registered(client: Client | None, uri: str) -> bool:
         return client is not None and uri in client.config.post_logout_redirect_uris
 
-    def _signed_out(self, request: Request[OidcState], services: LoginServices, pages: Pages,
+    def _signed_out(self, request: Request[LoginStateT], services: LoginServices, pages: Pages,
                     client: Client | None, back_url: str | None, data: dict[str, str]
                     ) -> Response:
         response = pages.render(request, "oidc/logged_out.html",

@@ -5,16 +5,16 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import nidan_paper  # type: ignore[import-not-found,unused-ignore]
+import idp_paper  # type: ignore[import-not-found,unused-ignore]
 from tests.methods.helpers import World
 
 
 def test_found_through_the_entry_point_group() -> None:
     found = [ep for ep in entry_points(group="idp.methods") if ep.name == "paper"]
-    assert [ep.value for ep in found] == ["nidan_paper:PaperMethod"]
+    assert [ep.value for ep in found] == ["idp_paper:PaperMethod"]
     assert found[0].dist is not None
     assert found[0].dist.name == "nidan-paper"
-    assert found[0].load() is nidan_paper.PaperMethod
+    assert found[0].load() is idp_paper.PaperMethod
 
 
 def test_enabled_by_config_like_any_method(tmp_path: Path) -> None:
@@ -25,7 +25,7 @@ def test_enabled_by_config_like_any_method(tmp_path: Path) -> None:
     )
     try:
         paper = world.service.methods["paper"]
-        assert isinstance(paper, nidan_paper.PaperMethod)
+        assert isinstance(paper, idp_paper.PaperMethod)
         assert paper.config.codes == 30
         user = world.user()
         pending = world.service.begin_enrollment(user, "primary", "paper", {})

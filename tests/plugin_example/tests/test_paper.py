@@ -1,6 +1,6 @@
 """The example plugin passes the contract kit, tested as docs/plugins.md shows."""
 
-from nidan_paper import PaperMethod, _line  # type: ignore[import-not-found,unused-ignore]
+from idp_paper import PaperMethod, _line  # type: ignore[import-not-found,unused-ignore]
 
 from idp.methods import Credential
 from idp.methods.testing import ContractHarness, MethodContract
