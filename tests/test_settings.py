@@ -103,3 +103,32 @@ def test_production_needs_its_secrets(tmp_path: Path) -> None:
     assert "secrets.data_keys and secrets.cookie_keys: required outside dev mode" in str(
         caught.value
     )
+
+
+def test_every_source_in_its_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The order, later winning: defaults < the TOML file < IDP_* environment < overrides
+    # given in code. Each key below is set by every source from the file on, so each level
+    # shows whether the next one beats it.
+    path = write(tmp_path, '[server]\nport = 8001\nhost = "127.0.0.2"\nworkers = 3\n')
+    monkeypatch.setenv("IDP_SERVER__PORT", "9000")
+    monkeypatch.setenv("IDP_SERVER__HOST", "127.0.0.3")
+    settings = load_settings(path, server={"port": 8002})
+    assert settings.server.port == 8002  # code beats environment and file
+    assert settings.server.host == "127.0.0.3"  # environment beats file
+    assert settings.server.workers == 3  # file beats defaults
+    assert settings.limits.code_tries == 5  # the default, where nothing else speaks
+
+
+def test_a_secret_file_beats_the_value_from_any_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``x_file`` wins over ``x`` wherever each was given (see ConfigModel).
+    keys = tmp_path / "keys"
+    keys.write_text("from-file-0123456789\n")
+    monkeypatch.setenv("IDP_SECRETS__COOKIE_KEYS_FILE", str(keys))
+    settings = load_settings(write(tmp_path, ""), secrets={
+        "data_keys": ["k1:AAAA"], "cookie_keys": ["from-code-0123456789"],
+    })
+    assert [k.get_secret_value() for k in settings.secrets.cookie_keys] == [
+        "from-file-0123456789"
+    ]

@@ -1,9 +1,11 @@
 """Typed settings, read once at start-up and passed explicitly.
 
-Sources, later ones winning: the defaults below, one TOML file, then ``IDP_*`` environment
-variables (``[store] url`` is ``IDP_STORE__URL``). Any secret field ``x`` may instead be given
-as ``x_file``: a path whose content is the secret (Kubernetes Secrets mount files). Library
-code never reads the environment itself; only :func:`load_settings` does.
+Sources, later ones winning, key by key: the defaults below, one TOML file, then ``IDP_*``
+environment variables (``[store] url`` is ``IDP_STORE__URL``), then overrides given in code
+(``load_settings(path, server={...})``: tests and tools). Any secret field ``x`` may instead
+be given as ``x_file``: a path whose content is the secret (Kubernetes Secrets mount files);
+``x_file`` wins over ``x`` whichever sources gave them. Library code never reads the
+environment itself; only :func:`load_settings` does.
 
 Every key, its default and the reason for it is documented in ``config/idp.toml``.
 """
@@ -401,7 +403,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Read the TOML file at ``path`` (default ``config/idp.toml`` if it exists), then the
     ``IDP_*`` environment, and return validated settings or raise :class:`SettingsError`.
 
-    ``overrides`` (whole sections, e.g. ``server={"dev": True}``) win over both.
+    ``overrides`` (sections, e.g. ``server={"dev": True}``) win over both, key by key.
     """
     explicit = path is not None
     path = path or DEFAULT_CONFIG_PATH
@@ -415,17 +417,12 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             raise SettingsError(f"{path}: cannot read: {exc.strerror or exc}") from None
     elif explicit:
         raise SettingsError(f"{path}: no such config file")
-    for section, values in overrides.items():
-        if isinstance(values, dict) and isinstance(data.get(section), dict):
-            data[section] = {**data[section], **values}
-        else:
-            data[section] = values
-
     _check_env_keys()
     source = str(path) if path.exists() else "settings"
     loaded_class = type("Settings", (Settings,), {"_toml_data": data})
     try:
-        settings: Settings = loaded_class()
+        # Overrides are pydantic-settings' init source: merged key by key over the others.
+        settings: Settings = loaded_class(**overrides)
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc, source)) from None
     return settings
