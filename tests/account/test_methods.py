@@ -264,3 +264,18 @@ def test_resend_cooldown_and_cancel(site: Site, seller: User, desktop: HttpBrows
     assert site.services.methods.pending_enrollment(method_user(seller), "primary") is None
     assert site.methods()["primary"][0] == "totp"
     assert desktop.get(VERIFY_PRIMARY).headers["location"] == REPLACE_PRIMARY
+
+
+def test_too_many_wrong_codes_is_a_throttle_here_too(site: Site, desktop: HttpBrowser) -> None:
+    # covers S5: a throttle answers 429 on the settings pages as it does at sign-in.
+    user = create_seller(site, "tries@example.com", locale="en")
+    sign_in(desktop, user)
+    choose = desktop.get(REPLACE_PRIMARY)
+    page = desktop.follow(desktop.submit(choose, REPLACE_PRIMARY, {"method": "totp"}))
+    statuses = []
+    for _ in range(site.settings.limits.code_tries + 1):
+        page = desktop.submit(page, VERIFY_PRIMARY, {"code": "000000"})
+        statuses.append(page.status_code)
+    assert statuses[:-1] == [400] * site.settings.limits.code_tries
+    assert statuses[-1] == 429
+    assert "Too many wrong codes" in visible_text(page.text)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from idp.account.pages import RECOVERY_PATH, page
 from idp.account.person import Person, fresh_posted, fresh_signed_in
 from idp.methods import MethodError
+from idp.web.errors import status_for
 from idp.web.templating import Templates
 
 if TYPE_CHECKING:
@@ -67,5 +68,5 @@ async def recovery_submit(request: Request[OidcState]) -> Response:
     except MethodError as exc:  # NotEnrolled: no codes without two methods
         templates: Templates = request.state["templates"]
         message = templates.catalogues.message_for(exc, person.locale)
-        return await _render_form(request, person, error=message, status=400)
+        return await _render_form(request, person, error=message, status=status_for(exc))
     return render_new_codes(request, person, codes)

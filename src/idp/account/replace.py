@@ -38,13 +38,12 @@ from idp.account.recovery import render_new_codes
 from idp.account.views import method_entries
 from idp.methods import (
     AppBothRoles,
-    BudgetExhausted,
     Channel,
     EnrollmentExpired,
     MethodError,
-    ResendTooSoon,
 )
 from idp.methods.credentials import ROLES, Role
+from idp.web.errors import status_for
 from idp.web.templating import Templates
 
 if TYPE_CHECKING:
@@ -169,7 +168,7 @@ async def replace_submit(request: Request[OidcState]) -> Response:
         # in the person's language; what they typed stays in the form.
         return await _render_choose(
             request, person, role, error=message_for(request, exc, person), chosen=method_id,
-            values=values, status=400,
+            values=values, status=status_for(exc),
         )
     return see_other(method_path(role, "verify"))
 
@@ -243,11 +242,13 @@ async def verify_submit(request: Request[OidcState]) -> Response:
         )
     except EnrollmentExpired as exc:
         return await _render_choose(
-            request, person, role, error=message_for(request, exc, person), status=400
+            request, person, role, error=message_for(request, exc, person),
+            status=status_for(exc),
         )
     except MethodError as exc:
         return await _render_verify(
-            request, person, role, error=message_for(request, exc, person), status=400
+            request, person, role, error=message_for(request, exc, person),
+            status=status_for(exc),
         )
     if codes:
         # Enrollment completed for the first time (an imported account, say): E7's codes,
@@ -271,9 +272,9 @@ async def resend(request: Request[OidcState]) -> Response:
     except EnrollmentExpired:
         return see_other(method_path(role, "replace"))
     except MethodError as exc:
-        status = 429 if isinstance(exc, ResendTooSoon | BudgetExhausted) else 400
         return await _render_verify(
-            request, person, role, error=message_for(request, exc, person), status=status
+            request, person, role, error=message_for(request, exc, person),
+            status=status_for(exc),
         )
     return see_other(here)
 

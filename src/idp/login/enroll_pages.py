@@ -19,7 +19,6 @@ from idp.login.responses import (
     browser_of,
     current_session,
     error_message,
-    error_status,
     guarded,
     redirect,
     respond,
@@ -27,6 +26,7 @@ from idp.login.responses import (
 )
 from idp.login.state import LoginState
 from idp.methods import MethodError
+from idp.web.errors import status_for
 from idp.web.i18n import N_, LocaleCode, is_supported
 
 __all__ = [
@@ -73,7 +73,7 @@ def _render(request: Request[LoginState], view: EnrollView, *, error: Exception 
         "resent": notice and problem is None,
         "cooldown_s": 0 if pending is None else seconds_until(pending.resend_at),
     }
-    status = 200 if error is None else error_status(error)
+    status = 200 if error is None else status_for(error)
     return templates.render(request, _TEMPLATES[view.stage], context, status=status)
 
 

@@ -119,6 +119,7 @@ class JourneyError(Exception):
     tests use it); parameters are counts and durations only, never what was typed."""
 
     code: ClassVar[str] = "login_error"
+    throttled: ClassVar[bool] = False  # as MethodError.throttled: 429 at the web edge
 
     def __init__(self, **params: Any) -> None:
         self.params = dict(params)
@@ -136,12 +137,14 @@ class TemporarilyLocked(JourneyError):
     way whether or not the account exists."""
 
     code = "temporarily_locked"
+    throttled = True
 
 
 class SlowDown(JourneyError):
     """S4: too many failures just now; ``retry_after_s`` until the next attempt is looked at."""
 
     code = "slow_down"
+    throttled = True
     retry_after_s: int
 
     def __init__(self, retry_after_s: int) -> None:

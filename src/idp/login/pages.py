@@ -21,7 +21,6 @@ from idp.login.responses import (
     browser_of,
     current_session,
     error_message,
-    error_status,
     guarded,
     redirect,
     respond,
@@ -30,6 +29,7 @@ from idp.login.responses import (
 from idp.login.state import LoginState
 from idp.login.transactions import LoginTransaction
 from idp.methods import MethodError
+from idp.web.errors import status_for
 
 __all__ = ["code_page", "code_resend", "field", "password_page", "recovery_page",
            "seconds_until"]
@@ -65,7 +65,7 @@ def _render_password(request: Request[LoginState], tx: LoginTransaction, *,
         "client_name": tx.client_name,
         "error": None if error is None else error_message(templates, error, locale),
     }
-    status = 200 if error is None else error_status(error)
+    status = 200 if error is None else status_for(error)
     return templates.render(request, "login/password.html", context, status=status)
 
 
@@ -138,7 +138,7 @@ def _render_code(request: Request[LoginState], view: CodeView, *, error: Excepti
         "cooldown_s": seconds_until(view.resend_at) if view.delivers_code else 0,
         "code_minutes": max(1, int(templates.settings.lifetimes.code_s // 60)),
     }
-    status = 200 if error is None else error_status(error)
+    status = 200 if error is None else status_for(error)
     return templates.render(request, "login/code.html", context, status=status)
 
 
@@ -203,7 +203,7 @@ async def recovery_page(request: Request[LoginState]) -> Response:
     def render(view: RecoveryView, error: Exception | None = None) -> Response:
         context = {"tx_id": view.tx_id, "error": None if error is None
                    else error_message(templates, error, view.locale)}
-        status = 200 if error is None else error_status(error)
+        status = 200 if error is None else status_for(error)
         return templates.render(request, "login/recovery.html", context, status=status)
 
     if request.method == "POST":

@@ -25,11 +25,10 @@ from idp.login.model import (
     SlowDown,
     Stage,
     Step,
-    TemporarilyLocked,
     TransactionExpired,
     WrongStep,
 )
-from idp.methods import BudgetExhausted, MethodError, ResendTooSoon, TooManyTries
+from idp.methods import MethodError
 from idp.sessions import SsoSession
 from idp.web.i18n import ERROR_MESSAGES, N_, LocaleCode, is_supported
 from idp.web.templating import Templates
@@ -44,7 +43,6 @@ __all__ = [
     "browser_of",
     "current_session",
     "error_message",
-    "error_status",
     "guarded",
     "redirect",
     "respond",
@@ -65,8 +63,6 @@ STAGE_URLS: Final[Mapping[Stage, str]] = {
 }
 # The sign-in's own message; the others are idp.web.i18n.ERROR_MESSAGES.
 SLOW_DOWN: Final = N_("Too many attempts. Please wait {retry_after_s} seconds and try again.")
-# Throttles answer 429 (RFC 6585); other refusals of what was typed, 400.
-_THROTTLED: Final = (SlowDown, TemporarilyLocked, TooManyTries, ResendTooSoon, BudgetExhausted)
 
 
 def token_of(request: Request[Any], machine: LoginMachine) -> str | None:
@@ -161,6 +157,3 @@ def error_message(templates: Templates, error: Exception, locale: str) -> str:
         )
     return templates.catalogues.gettext(lang, msgid).format(**params)
 
-
-def error_status(error: Exception) -> int:
-    return 429 if isinstance(error, _THROTTLED) else 400

@@ -1,8 +1,9 @@
 """The errors of second-factor methods, each with a stable code and its messages.
 
 Every error carries a ``code`` class attribute (stable: pages, the JSON API and audit events
-use it) and its parameters as attributes (``retry_after_s``, ``tries_left``, ...). Messages
-live next to each class, in English and Japanese, with ``{placeholders}`` for parameters;
+use it), ``throttled`` (a wait, not a mistake: ``idp.web.errors.status_for`` answers 429)
+and its parameters as attributes (``retry_after_s``, ``tries_left``, ...). Messages live
+next to each class, in English and Japanese, with ``{placeholders}`` for parameters;
 :func:`error_catalogue` collects them into one ``code -> locale -> text`` table the web layer
 can move into gettext catalogues. No message ever contains a code, a secret or a full phone
 number: the parameters are counts, durations and role names only.
@@ -70,6 +71,8 @@ class MethodError(Exception):
     """
 
     code: ClassVar[str] = "method_error"
+    # True means "wait": the web edge answers 429 wherever it surfaces (RFC 6585), else 400.
+    throttled: ClassVar[bool] = False
     messages: ClassVar[Mapping[str, str]] = {
         "en": "Something went wrong with this method. Please try again.",
         "ja": "この方法で問題が発生しました。もう一度お試しください。",
@@ -126,6 +129,7 @@ class TooManyTries(MethodError):
     """The tries of this window are used up; ``retry_after_s`` until the window ends."""
 
     code = "too_many_tries"
+    throttled = True
     messages = _text(
         en="Too many wrong codes. Try again in {minutes} min, or use your backup method.",
         ja="間違ったコードの入力が多すぎます。{minutes}分後にもう一度お試しいただくか、"
@@ -141,6 +145,7 @@ class ResendTooSoon(MethodError):
     """A code was sent moments ago; ``retry_after_s`` until the next may be sent."""
 
     code = "resend_too_soon"
+    throttled = True
     messages = _text(
         en="Please wait {retry_after_s} seconds before requesting another code.",
         ja="次のコードを送信できるまで{retry_after_s}秒お待ちください。",
@@ -152,6 +157,7 @@ class BudgetExhausted(MethodError):
     """Too many codes were sent to this person, number or country in the current window."""
 
     code = "budget_exhausted"
+    throttled = True
     messages = _text(
         en="Too many codes have been sent. Try again in {minutes} min, or use your backup "
         "method.",

@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,7 +25,23 @@ from idp.web.csrf import CsrfError
 from idp.web.i18n import N_
 from idp.web.templating import Templates
 
-__all__ = ["ERROR_PAGES", "ErrorPage", "error_response", "install_error_handlers"]
+__all__ = [
+    "ERROR_PAGES", "ErrorPage", "Refusal", "error_response", "install_error_handlers", "status_for",
+]
+
+
+@runtime_checkable
+class Refusal(Protocol):
+    """An error told to the person on the page they are on (``MethodError``,
+    ``JourneyError``): ``throttled`` says whether it means "wait"."""
+
+    throttled: ClassVar[bool]
+
+
+def status_for(error: Exception) -> int:
+    """The one place that decides a refusal's status: 429 for a throttle (RFC 6585), 400 for
+    any other refusal of what was sent."""
+    return 429 if isinstance(error, Refusal) and error.throttled else 400
 
 logger = logging.getLogger("idp.web.errors")
 
