@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -67,22 +68,17 @@ async def render_overview(
                 {**data, "notice": notice, "error": error}, status=status)
 
 
-async def overview(request: Request[OidcState]) -> Response:
+@signed_in(resume=ACCOUNT_PATH)
+async def overview(request: Request[OidcState], person: Person) -> Response:
     """``GET /account``. Signed out: the sign-in journey, which comes back here."""
-    person = await signed_in(request, resume=ACCOUNT_PATH)
-    if not isinstance(person, Person):
-        return person
     notice = DONE_NOTICES.get(request.query_params.get("done", ""))
     return await render_overview(request, person, notice=notice)
 
 
-async def remove_browser(request: Request[OidcState]) -> Response:
+@posted(BROWSERS_PURPOSE, resume=ACCOUNT_PATH)
+async def remove_browser(request: Request[OidcState], person: Person, form: FormData) -> Response:
     """``POST /account/browsers/remove`` (``device_id``): that browser asks for a code at
     its next sign-in (T3, T4)."""
-    got = await posted(request, BROWSERS_PURPOSE, resume=ACCOUNT_PATH)
-    if not isinstance(got, tuple):
-        return got
-    person, form = got
     device_id = str(form.get("device_id") or "")
     removed = await run_in_threadpool(
         person.services.devices.revoke, person.user.id, device_id, ACTOR
@@ -90,12 +86,11 @@ async def remove_browser(request: Request[OidcState]) -> Response:
     return see_other(f"{ACCOUNT_PATH}?done=browser_removed" if removed else ACCOUNT_PATH)
 
 
-async def remove_all_browsers(request: Request[OidcState]) -> Response:
+@posted(BROWSERS_PURPOSE, resume=ACCOUNT_PATH)
+async def remove_all_browsers(
+    request: Request[OidcState], person: Person, _form: FormData
+) -> Response:
     """``POST /account/browsers/remove-all``: every browser asks for a code again (T3)."""
-    got = await posted(request, BROWSERS_PURPOSE, resume=ACCOUNT_PATH)
-    if not isinstance(got, tuple):
-        return got
-    person, _form = got
     devices = person.services.devices
     await run_in_threadpool(devices.revoke_all, person.user.id, ACTOR)
     response = see_other(f"{ACCOUNT_PATH}?done=browsers_removed")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -84,11 +85,9 @@ def _render(request: Request[OidcState], person: Person, outcome: _Outcome) -> R
     }, status=outcome.status)
 
 
-async def password_form(request: Request[OidcState]) -> Response:
+@signed_in(resume=PASSWORD_PATH)
+async def password_form(request: Request[OidcState], person: Person) -> Response:
     """``GET /account/password``."""
-    person = await signed_in(request, resume=PASSWORD_PATH)
-    if not isinstance(person, Person):
-        return person
     return _render(request, person, _Outcome(False))
 
 
@@ -96,13 +95,10 @@ def _field(value: object) -> str:
     return value[:_MAX_CHARS] if isinstance(value, str) else ""
 
 
-async def password_submit(request: Request[OidcState]) -> Response:
+@posted(PASSWORD_PURPOSE, resume=PASSWORD_PATH)
+async def password_submit(request: Request[OidcState], person: Person, form: FormData) -> Response:
     """``POST /account/password`` (``current_password``, ``new_password``,
     ``new_password_again``)."""
-    got = await posted(request, PASSWORD_PURPOSE, resume=PASSWORD_PATH)
-    if not isinstance(got, tuple):
-        return got
-    person, form = got
     outcome = await run_in_threadpool(
         _change, person, _field(form.get("current_password")), _field(form.get("new_password")),
         _field(form.get("new_password_again")),

@@ -1,4 +1,5 @@
-"""Who is looking at a settings page, and the two gates every page goes through.
+"""Who is looking at a settings page, and the two gates every page goes through: decorators
+that hand the handler the person (and the verified form), or answer for it.
 
 1. Signed in: the browser's live SSO session (``idp.login.current_session``). Signed out,
    the page starts the sign-in journey and asks to come back to itself.
@@ -14,6 +15,8 @@ new epoch, so the person stays signed in on the page where they made the change.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,13 +27,14 @@ from starlette.responses import Response
 
 from idp.login import LoginRequirements, current_session, start_login
 from idp.methods import MethodUser
+from idp.oidc.state import OidcState
 from idp.sessions import SsoSession
 from idp.users import User, method_user
 from idp.web.i18n import LocaleCode
 from idp.web.templating import Templates
 
 if TYPE_CHECKING:
-    from idp.oidc.state import OidcServices, OidcState
+    from idp.oidc.state import OidcServices
 
 __all__ = [
     "Person", "find_person", "fresh_posted", "fresh_signed_in", "posted", "signed_in", "step_up",
@@ -98,45 +102,72 @@ async def _start(request: Request[OidcState], resume: str) -> Response:
     return await run_in_threadpool(start_login, request, requirements)
 
 
-async def signed_in(request: Request[OidcState], *, resume: str) -> Person | Response:
-    """The signed-in person, or the response that starts the sign-in journey and comes back
-    to ``resume`` (a local path: a page that can be fetched with GET)."""
-    person = await find_person(request)
-    return person if person is not None else await _start(request, resume)
+# A gate's ``resume``: the page to come back to (a local GET path), or how to read it from
+# the request (``/account/methods/<role>/...``).
+Resume = str | Callable[[Request[OidcState]], str]
+Page = Callable[[Request[OidcState]], Awaitable[Response]]
+PersonPage = Callable[[Request[OidcState], Person], Awaitable[Response]]
+FormPage = Callable[[Request[OidcState], Person, FormData], Awaitable[Response]]
 
 
-async def posted(
-    request: Request[OidcState], purpose: str, *, resume: str
-) -> tuple[Person, FormData] | Response:
-    """For a POST: the signed-in person and the form, once its CSRF token for ``purpose``
-    is verified (``CsrfError``, a 403 page, otherwise); signed out, the sign-in journey back
-    to ``resume`` (a GET page). The person is looked up first so that a refusal speaks
-    their language; nothing is started before the token is checked."""
-    templates: Templates = request.state["templates"]
-    person = await find_person(request)
-    form = await templates.csrf.protect(request, purpose)
-    if person is None:
-        return await _start(request, resume)
-    return person, form
+def _resume_of(request: Request[OidcState], resume: Resume) -> str:
+    return resume if isinstance(resume, str) else resume(request)
 
 
-async def fresh_signed_in(request: Request[OidcState], *, resume: str) -> Person | Response:
-    """:func:`signed_in`, and C2: a second factor within the last few minutes, or the
-    step-up that asks for one and comes back to ``resume``."""
-    person = await signed_in(request, resume=resume)
-    if isinstance(person, Person) and not person.fresh():
-        return await step_up(request, person, resume=resume)
-    return person
+def signed_in(*, resume: Resume, fresh: bool = False) -> Callable[[PersonPage], Page]:
+    """Gate 1 for a GET page: the handler gets the signed-in person; signed out, the sign-in
+    journey starts and comes back to ``resume``. ``fresh`` adds gate 2 (C2): a second factor
+    within the last few minutes, else the step-up that asks for one (see ``step_up``)."""
+
+    def gate(handler: PersonPage) -> Page:
+        @functools.wraps(handler)
+        async def page(request: Request[OidcState]) -> Response:
+            back = _resume_of(request, resume)
+            person = await find_person(request)
+            if person is None:
+                return await _start(request, back)
+            if fresh and not person.fresh():
+                return await step_up(request, person, resume=back)
+            return await handler(request, person)
+
+        return page
+
+    return gate
 
 
-async def fresh_posted(
-    request: Request[OidcState], purpose: str, *, resume: str
-) -> tuple[Person, FormData] | Response:
-    """:func:`posted`, and C2 as in :func:`fresh_signed_in`."""
-    got = await posted(request, purpose, resume=resume)
-    if isinstance(got, tuple) and not got[0].fresh():
-        return await step_up(request, got[0], resume=resume)
-    return got
+def posted(purpose: str, *, resume: Resume, fresh: bool = False) -> Callable[[FormPage], Page]:
+    """Gate 1 for a POST: the handler gets the signed-in person and the form, once its CSRF
+    token for ``purpose`` is verified (``CsrfError``, a 403 page, otherwise); signed out, the
+    sign-in journey back to ``resume`` (a GET page). The person is looked up first so that a
+    refusal speaks their language; nothing is started before the token is checked.
+    ``fresh`` as in :func:`signed_in`."""
+
+    def gate(handler: FormPage) -> Page:
+        @functools.wraps(handler)
+        async def page(request: Request[OidcState]) -> Response:
+            back = _resume_of(request, resume)
+            templates = request.state["templates"]
+            person = await find_person(request)
+            form = await templates.csrf.protect(request, purpose)
+            if person is None:
+                return await _start(request, back)
+            if fresh and not person.fresh():
+                return await step_up(request, person, resume=back)
+            return await handler(request, person, form)
+
+        return page
+
+    return gate
+
+
+def fresh_signed_in(*, resume: Resume) -> Callable[[PersonPage], Page]:
+    """:func:`signed_in` with gate 2 (C2): for the pages that change methods and codes."""
+    return signed_in(resume=resume, fresh=True)
+
+
+def fresh_posted(purpose: str, *, resume: Resume) -> Callable[[FormPage], Page]:
+    """:func:`posted` with gate 2 (C2)."""
+    return posted(purpose, resume=resume, fresh=True)
 
 
 async def step_up(request: Request[OidcState], person: Person, *, resume: str) -> Response:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -43,11 +44,9 @@ async def _render_form(
                 {"left": left, "error": error, "action": RECOVERY_PATH}, status=status)
 
 
-async def recovery_form(request: Request[OidcState]) -> Response:
+@fresh_signed_in(resume=RECOVERY_PATH)
+async def recovery_form(request: Request[OidcState], person: Person) -> Response:
     """``GET /account/recovery-codes``: the count, and the button for a new set."""
-    person = await fresh_signed_in(request, resume=RECOVERY_PATH)
-    if not isinstance(person, Person):
-        return person
     return await _render_form(request, person)
 
 
@@ -57,12 +56,9 @@ def _regenerate(person: Person) -> tuple[str, ...]:
     return codes
 
 
-async def recovery_submit(request: Request[OidcState]) -> Response:
+@fresh_posted(RECOVERY_PURPOSE, resume=RECOVERY_PATH)
+async def recovery_submit(request: Request[OidcState], person: Person, _form: FormData) -> Response:
     """``POST /account/recovery-codes``: a new set, shown once; the old codes stop working."""
-    got = await fresh_posted(request, RECOVERY_PURPOSE, resume=RECOVERY_PATH)
-    if not isinstance(got, tuple):
-        return got
-    person, _form = got
     try:
         codes = await run_in_threadpool(_regenerate, person)
     except MethodError as exc:  # NotEnrolled: no codes without two methods

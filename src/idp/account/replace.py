@@ -23,6 +23,7 @@ one the sign-in journey asks for it (step-up) and returns to the step's page.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from markupsafe import Markup
@@ -75,6 +76,11 @@ def role_of(request: Request[OidcState]) -> Role:
     raise HTTPException(404)
 
 
+def _here(step: str) -> Callable[[Request[OidcState]], str]:
+    """The resume of a gate: this role's page ``step`` (an unknown role is a 404 first)."""
+    return lambda request: method_path(role_of(request), step)
+
+
 def message_for(request: Request[OidcState], error: MethodError, person: Person) -> str:
     templates: Templates = request.state["templates"]
     return templates.catalogues.message_for(error, person.locale)
@@ -124,13 +130,10 @@ async def _render_choose(
     }, status=status)
 
 
-async def replace_form(request: Request[OidcState]) -> Response:
+@fresh_signed_in(resume=_here("replace"))
+async def replace_form(request: Request[OidcState], person: Person) -> Response:
     """``GET /account/methods/<role>/replace``."""
     role = role_of(request)
-    here = method_path(role, "replace")
-    person = await fresh_signed_in(request, resume=here)
-    if not isinstance(person, Person):
-        return person
     return await _render_choose(request, person, role)
 
 
@@ -143,15 +146,11 @@ def _enroll_form(form: FormData, fields: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-async def replace_submit(request: Request[OidcState]) -> Response:
+@fresh_posted(METHODS_PURPOSE, resume=_here("replace"))
+async def replace_submit(request: Request[OidcState], person: Person, form: FormData) -> Response:
     """``POST /account/methods/<role>/replace``: start the new method's enrollment (send the
     code, or show the QR code). The current method is untouched until it is verified."""
     role = role_of(request)
-    here = method_path(role, "replace")
-    got = await fresh_posted(request, METHODS_PURPOSE, resume=here)
-    if not isinstance(got, tuple):
-        return got
-    person, form = got
     methods = person.services.methods
     method_id = str(form.get("method") or "")
     method = methods.methods.get(method_id)
@@ -206,13 +205,10 @@ async def _render_verify(
     }, status=status)
 
 
-async def verify_form(request: Request[OidcState]) -> Response:
+@fresh_signed_in(resume=_here("verify"))
+async def verify_form(request: Request[OidcState], person: Person) -> Response:
     """``GET /account/methods/<role>/verify``."""
     role = role_of(request)
-    here = method_path(role, "verify")
-    person = await fresh_signed_in(request, resume=here)
-    if not isinstance(person, Person):
-        return person
     return await _render_verify(request, person, role)
 
 
@@ -226,15 +222,11 @@ def _complete(person: Person, role: Role, code: str) -> tuple[str, ...]:
     return result.recovery_codes
 
 
-async def verify_submit(request: Request[OidcState]) -> Response:
+@fresh_posted(METHODS_PURPOSE, resume=_here("verify"))
+async def verify_submit(request: Request[OidcState], person: Person, form: FormData) -> Response:
     """``POST /account/methods/<role>/verify``: the new method's code. Right: it takes the
     role (the old one is gone only now). Wrong: the form again, with the reason."""
     role = role_of(request)
-    here = method_path(role, "verify")
-    got = await fresh_posted(request, METHODS_PURPOSE, resume=here)
-    if not isinstance(got, tuple):
-        return got
-    person, form = got
     code = form.get("code")
     try:
         codes = await run_in_threadpool(
@@ -257,15 +249,12 @@ async def verify_submit(request: Request[OidcState]) -> Response:
     return see_other(f"{ACCOUNT_PATH}?done=replaced")
 
 
-async def resend(request: Request[OidcState]) -> Response:
+@fresh_posted(METHODS_PURPOSE, resume=_here("verify"))
+async def resend(request: Request[OidcState], person: Person, _form: FormData) -> Response:
     """``POST /account/methods/<role>/resend``: another code for the pending method
     (cooldown and budgets apply; a refusal is shown on the verify page)."""
     role = role_of(request)
     here = method_path(role, "verify")
-    got = await fresh_posted(request, METHODS_PURPOSE, resume=here)
-    if not isinstance(got, tuple):
-        return got
-    person, _form = got
     methods = person.services.methods
     try:
         await run_in_threadpool(methods.resend_enrollment_code, person.method_user, role)
@@ -279,14 +268,11 @@ async def resend(request: Request[OidcState]) -> Response:
     return see_other(here)
 
 
-async def cancel(request: Request[OidcState]) -> Response:
+@posted(METHODS_PURPOSE, resume=ACCOUNT_PATH)
+async def cancel(request: Request[OidcState], person: Person, _form: FormData) -> Response:
     """``POST /account/methods/<role>/cancel``: drop the pending replacement; the current
     method stays as it was."""
     role = role_of(request)
-    got = await posted(request, METHODS_PURPOSE, resume=ACCOUNT_PATH)
-    if not isinstance(got, tuple):
-        return got
-    person, _form = got
     await run_in_threadpool(
         person.services.methods.cancel_enrollment, person.method_user, role
     )

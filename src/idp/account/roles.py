@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -45,11 +46,9 @@ async def _render_swap(
     }, status=status)
 
 
-async def swap_form(request: Request[OidcState]) -> Response:
+@fresh_signed_in(resume=SWAP_PATH)
+async def swap_form(request: Request[OidcState], person: Person) -> Response:
     """``GET /account/methods/swap``: what will change, and the button."""
-    person = await fresh_signed_in(request, resume=SWAP_PATH)
-    if not isinstance(person, Person):
-        return person
     return await _render_swap(request, person)
 
 
@@ -58,12 +57,9 @@ def _swap(person: Person) -> None:
     person.rebind()
 
 
-async def swap_submit(request: Request[OidcState]) -> Response:
+@fresh_posted(METHODS_PURPOSE, resume=SWAP_PATH)
+async def swap_submit(request: Request[OidcState], person: Person, _form: FormData) -> Response:
     """``POST /account/methods/swap``."""
-    got = await fresh_posted(request, METHODS_PURPOSE, resume=SWAP_PATH)
-    if not isinstance(got, tuple):
-        return got
-    person, _form = got
     try:
         await run_in_threadpool(_swap, person)
     except MethodError as exc:  # the operator's role lists may not allow the swapped pair
@@ -77,13 +73,10 @@ def _remove(person: Person, role: Role) -> None:
     person.rebind()
 
 
-async def remove(request: Request[OidcState]) -> Response:
+@posted(METHODS_PURPOSE, resume=ACCOUNT_PATH)
+async def remove(request: Request[OidcState], person: Person, _form: FormData) -> Response:
     """``POST /account/methods/<role>/remove``."""
     role = role_of(request)
-    got = await posted(request, METHODS_PURPOSE, resume=ACCOUNT_PATH)
-    if not isinstance(got, tuple):
-        return got
-    person, _form = got
     methods = person.services.methods
     if await run_in_threadpool(methods.is_enrolled, person.user.id):
         return await render_overview(
