@@ -53,7 +53,8 @@ def begin(machine: LoginMachine, resume: str = "/account", *, force_code: bool =
 
 def to_code_step(machine: LoginMachine, person: Enrolled) -> tuple[str, str]:
     token, tx_id = begin(machine)
-    outcome = machine.submit_password(token, tx_id, person.email, PASSWORD, HERE, None)
+    outcome = machine.submit_password(token, tx_id, person.email, PASSWORD, browser=HERE,
+                                      session=None)
     assert outcome.step is Step.CODE
     return token, tx_id
 
@@ -65,14 +66,14 @@ def test_a_journey_ends_with_a_session_after_password_and_code(machine: LoginMac
     view = machine.code_view(token, HERE)
     assert (view.role, view.delivers_code) == ("primary", False)
     assert someone.app is not None
-    outcome = machine.submit_code(token, tx_id, someone.app.code(), False, HERE, None)
+    outcome = machine.submit_code(token, tx_id, someone.app.code(), browser=HERE, session=None)
     assert outcome.completion is not None
     assert outcome.completion.acr == ACR_2SV
     assert outcome.completion.amr == ("pwd", "otp", "mfa")
     assert outcome.completion.session_cookie is not None
     # The transaction finished once: anything more with it is refused.
     with pytest.raises(TransactionExpired):
-        machine.submit_code(token, tx_id, someone.app.code(), False, HERE, None)
+        machine.submit_code(token, tx_id, someone.app.code(), browser=HERE, session=None)
 
 
 def test_the_password_is_the_first_step_and_cannot_be_skipped(machine: LoginMachine,
@@ -81,14 +82,16 @@ def test_the_password_is_the_first_step_and_cannot_be_skipped(machine: LoginMach
     token, tx_id = begin(machine)
     assert someone.app is not None
     with pytest.raises(WrongStep) as wrong:
-        machine.submit_code(token, tx_id, someone.app.code(), True, HERE, None)
+        machine.submit_code(token, tx_id, someone.app.code(), browser=HERE, session=None,
+                            trust=True)
     assert wrong.value.step is Step.PASSWORD
     with pytest.raises(WrongStep):
-        machine.finish_enrollment(token, tx_id, True, HERE, None)
+        machine.finish_enrollment(token, tx_id, browser=HERE, session=None, trust=True)
     with pytest.raises(WrongStep):
-        machine.submit_recovery(token, tx_id, someone.recovery_codes[0], HERE)
+        machine.submit_recovery(token, tx_id, someone.recovery_codes[0], browser=HERE)
     with pytest.raises(InvalidCredentials):
-        machine.submit_password(token, tx_id, someone.email, "not the password", HERE, None)
+        machine.submit_password(token, tx_id, someone.email, "not the password", browser=HERE,
+                                session=None)
 
 
 def test_finish_refuses_a_transaction_without_a_second_factor(machine: LoginMachine,
@@ -107,7 +110,7 @@ def test_finish_refuses_a_trusted_browser_when_a_fresh_code_is_demanded(
         machine: LoginMachine, someone: Enrolled) -> None:
     # covers T5
     token, tx_id = begin(machine, force_code=True)
-    machine.submit_password(token, tx_id, someone.email, PASSWORD, HERE, None)
+    machine.submit_password(token, tx_id, someone.email, PASSWORD, browser=HERE, session=None)
     held = machine.held(token, Step.CODE)
     forged = machine.transactions.save(held, trusted=True)  # as if a step had set it
     assert forged is not None
@@ -124,12 +127,12 @@ def test_a_step_of_another_transaction_is_refused(machine: LoginMachine, service
     assert someone.app is not None
     assert other.app is not None
     with pytest.raises(WrongStep):
-        machine.submit_code(mine, theirs_id, someone.app.code(), False, HERE, None)
+        machine.submit_code(mine, theirs_id, someone.app.code(), browser=HERE, session=None)
     assert machine.services.audit is not None
     # Their right code in my transaction is a wrong code for me.
     with pytest.raises(WrongCode):
-        machine.submit_code(mine, mine_id, other.app.code(), False, HERE, None)
-    outcome = machine.submit_code(theirs, theirs_id, other.app.code(), False, HERE, None)
+        machine.submit_code(mine, mine_id, other.app.code(), browser=HERE, session=None)
+    outcome = machine.submit_code(theirs, theirs_id, other.app.code(), browser=HERE, session=None)
     assert outcome.completion is not None
     assert outcome.completion.session.user_id == other.user.id
 
@@ -168,16 +171,17 @@ def test_a_disabled_person_and_a_reset_mid_journey_end_it(machine: LoginMachine,
     services.accounts.set_status(someone.user.id, "disabled")
     assert someone.app is not None
     with pytest.raises(TransactionExpired, match="user_disabled"):
-        machine.submit_code(token, tx_id, someone.app.code(), False, HERE, None)
+        machine.submit_code(token, tx_id, someone.app.code(), browser=HERE, session=None)
     services.accounts.set_status(someone.user.id, "active")
 
     token, tx_id = to_code_step(machine, someone)
     services.methods.reset(someone.user.id, actor="test")  # bumps the epoch (C4)
     with pytest.raises(TransactionExpired, match="security_changed"):
-        machine.submit_code(token, tx_id, someone.app.code(), False, HERE, None)
+        machine.submit_code(token, tx_id, someone.app.code(), browser=HERE, session=None)
     # covers E1: the next journey sets the methods up again.
     token, tx_id = begin(machine)
-    outcome = machine.submit_password(token, tx_id, someone.email, PASSWORD, HERE, None)
+    outcome = machine.submit_password(token, tx_id, someone.email, PASSWORD, browser=HERE,
+                                      session=None)
     assert outcome.step is Step.ENROLL
 
 
@@ -187,7 +191,7 @@ def test_step_up_skips_the_password_and_updates_the_session(machine: LoginMachin
     # covers T5
     token, tx_id = to_code_step(machine, someone)
     assert someone.app is not None
-    first = machine.submit_code(token, tx_id, someone.app.code(), False, HERE, None)
+    first = machine.submit_code(token, tx_id, someone.app.code(), browser=HERE, session=None)
     assert first.completion is not None
     session = first.completion.session
     # Nothing asked: the session already does.
@@ -199,19 +203,20 @@ def test_step_up_skips_the_password_and_updates_the_session(machine: LoginMachin
     assert held.tx.auth_time == session.auth_time
     # A step-up has no password of its own: no recovery code sign-in from it.
     with pytest.raises(WrongStep):
-        machine.submit_recovery(started.token, held.tx.id, someone.recovery_codes[0], HERE)
+        machine.submit_recovery(started.token, held.tx.id, someone.recovery_codes[0],
+                                browser=HERE)
     # The session it stands on must still be this browser's when it ends (the backup's
     # code here: an app gives three codes a minute and this test needs four).
     machine.code_view(started.token, HERE, use="backup")
     with pytest.raises(TransactionExpired, match="session_gone"):
-        machine.submit_code(started.token, held.tx.id, outbox.code(MOBILE_E164), False, HERE,
-                            None)
+        machine.submit_code(started.token, held.tx.id, outbox.code(MOBILE_E164),
+                            browser=HERE, session=None)
 
     started = machine.start(LoginRequirements(resume="/x", force_code=True), session)
     assert started.token is not None
     held = machine.held(started.token, Step.CODE)
-    outcome = machine.submit_code(started.token, held.tx.id, someone.app.code(), False, HERE,
-                                  session)
+    outcome = machine.submit_code(started.token, held.tx.id, someone.app.code(),
+                                  browser=HERE, session=session)
     assert outcome.completion is not None
     assert outcome.completion.session.sid == session.sid
     assert outcome.completion.session_cookie is None  # updated in place
@@ -226,7 +231,7 @@ def test_force_password_asks_the_password_even_with_a_session(machine: LoginMach
                                                              someone: Enrolled) -> None:
     token, tx_id = to_code_step(machine, someone)
     assert someone.app is not None
-    done = machine.submit_code(token, tx_id, someone.app.code(), False, HERE, None)
+    done = machine.submit_code(token, tx_id, someone.app.code(), browser=HERE, session=None)
     assert done.completion is not None
     started = machine.start(LoginRequirements(resume="/x", force_password=True),
                             done.completion.session)

@@ -77,7 +77,7 @@ def _render(request: Request[LoginState], view: EnrollView, *, error: Exception 
     return templates.render(request, _TEMPLATES[view.stage], context, status=status)
 
 
-def _show(request: Request[LoginState], stage: Stage, notice: bool = False) -> Response:
+def _show(request: Request[LoginState], stage: Stage, *, notice: bool = False) -> Response:
     """The page of ``stage`` if the transaction is there, else a redirect to its stage. An
     expired pending enrollment is explained on the chooser, wherever it was noticed."""
     machine = request.state["login"]
@@ -98,7 +98,7 @@ async def enroll_page(request: Request[LoginState]) -> Response:
             token = token_of(request, machine)
             browser = browser_of(request)
             try:
-                machine.choose_method(token, form_id, method_id, browser)
+                machine.choose_method(token, form_id, method_id, browser=browser)
             except MethodError as exc:
                 return _render(request, machine.enroll_view(token, browser), error=exc)
             view = machine.enroll_view(token, browser)
@@ -122,7 +122,8 @@ async def enroll_details(request: Request[LoginState]) -> Response:
             token = token_of(request, machine)
             browser = browser_of(request)
             try:
-                machine.submit_details(token, form_id, values, browser, method_id=method_id)
+                machine.submit_details(token, form_id, values, browser=browser,
+                                       method_id=method_id)
             except MethodError as exc:
                 view = machine.enroll_view(token, browser)
                 return _render(request, view, error=exc, values=values)
@@ -144,14 +145,14 @@ async def enroll_verify(request: Request[LoginState]) -> Response:
             token = token_of(request, machine)
             browser = browser_of(request)
             try:
-                outcome = machine.verify_enrollment(token, form_id, code, browser)
+                outcome = machine.verify_enrollment(token, form_id, code, browser=browser)
             except MethodError as exc:
                 return _render(request, machine.enroll_view(token, browser), error=exc)
             return respond(machine, outcome)
 
         return await guarded(request, submit)
     resent = request.query_params.get("sent") == "1"
-    return await guarded(request, lambda: _show(request, Stage.VERIFY, resent))
+    return await guarded(request, lambda: _show(request, Stage.VERIFY, notice=resent))
 
 
 async def enroll_resend(request: Request[LoginState]) -> Response:
@@ -196,8 +197,8 @@ async def enroll_codes(request: Request[LoginState]) -> Response:
 
         def submit() -> Response:
             outcome = machine.finish_enrollment(
-                token_of(request, machine), form_id, trust, browser_of(request),
-                current_session(request, services),
+                token_of(request, machine), form_id, browser=browser_of(request),
+                session=current_session(request, services), trust=trust,
             )
             return respond(machine, outcome)
 

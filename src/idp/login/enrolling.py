@@ -66,9 +66,6 @@ class CodesView:
     locale: str
 
 
-def _role(value: str) -> Role:
-    return "backup" if value == "backup" else "primary"
-
 
 def _other(role: Role) -> Role:
     return "backup" if role == "primary" else "primary"
@@ -100,7 +97,7 @@ class EnrollmentSteps(JourneyCore):
         mu = self.method_user(user, browser, held)
         methods = self.services.methods
         tx = held.tx
-        role = _role(tx.enroll_role)
+        role = tx.enroll_role
         error: MethodError | None = None
         pending = None
         if tx.stage is Stage.VERIFY:
@@ -129,14 +126,14 @@ class EnrollmentSteps(JourneyCore):
             raise WrongStep(Step.ENROLL)
         return held
 
-    def choose_method(self, token: str | None, form_id: str, method_id: str,
+    def choose_method(self, token: str | None, form_id: str, method_id: str, *,
                       browser: Browser) -> Outcome:
         """The person picked a method for the role. One that needs details (a number) asks
         for them next; one that needs none (the app) starts at once (E6: QR code)."""
         held = self._enrolling(token, form_id, (Stage.CHOOSE,))
         user = self.person(held)
         mu = self.method_user(user, browser, held)
-        role = _role(held.tx.enroll_role)
+        role = held.tx.enroll_role
         if method_id not in {c.id for c in self.services.methods.available(mu, role)}:
             if method_id not in self.services.methods.methods:
                 raise MethodNotEnabled(method=method_id)
@@ -149,15 +146,15 @@ class EnrollmentSteps(JourneyCore):
         self.save(held, stage=Stage.VERIFY, enroll_method=method_id)
         return Outcome(Step.ENROLL)
 
-    def submit_details(self, token: str | None, form_id: str, form: Mapping[str, str],
-                       browser: Browser, *, method_id: str | None = None) -> Outcome:
+    def submit_details(self, token: str | None, form_id: str, form: Mapping[str, str], *,
+                       browser: Browser, method_id: str | None = None) -> Outcome:
         """The details (a phone number) for the chosen method, or for ``method_id`` when the
         person took the page's suggestion (E5: a number that can't receive SMS -> a voice
         call to it). The method validates and sends the first code; its errors propagate."""
         held = self._enrolling(token, form_id, (Stage.DETAILS,))
         user = self.person(held)
         mu = self.method_user(user, browser, held)
-        role = _role(held.tx.enroll_role)
+        role = held.tx.enroll_role
         chosen = method_id or held.tx.enroll_method
         if chosen is None:
             raise WrongStep(Step.ENROLL)
@@ -176,18 +173,18 @@ class EnrollmentSteps(JourneyCore):
         held = self._enrolling(token, form_id, (Stage.VERIFY,))
         user = self.person(held)
         mu = self.method_user(user, browser, held)
-        return self.services.methods.resend_enrollment_code(mu, _role(held.tx.enroll_role))
+        return self.services.methods.resend_enrollment_code(mu, held.tx.enroll_role)
 
     def enroll_back(self, token: str | None, form_id: str, browser: Browser) -> Outcome:
         """Choose another method for this role: the pending enrollment is dropped."""
         held = self._enrolling(token, form_id, (Stage.DETAILS, Stage.VERIFY))
         user = self.person(held)
         mu = self.method_user(user, browser, held)
-        self.services.methods.cancel_enrollment(mu, _role(held.tx.enroll_role))
+        self.services.methods.cancel_enrollment(mu, held.tx.enroll_role)
         self.save(held, stage=Stage.CHOOSE, enroll_method=None)
         return Outcome(Step.ENROLL)
 
-    def verify_enrollment(self, token: str | None, form_id: str, code: str,
+    def verify_enrollment(self, token: str | None, form_id: str, code: str, *,
                           browser: Browser) -> Outcome:
         """The code the new method delivered (E2). Saved, the method's role is done: the
         other role next, or, with both verified, the recovery codes (E7)."""
@@ -195,7 +192,7 @@ class EnrollmentSteps(JourneyCore):
         user = self.person(held)
         mu = self.method_user(user, browser, held)
         methods = self.services.methods
-        role = _role(held.tx.enroll_role)
+        role = held.tx.enroll_role
         result = methods.complete_enrollment(mu, role, {"code": code})
         # Saving a method bumped the person's security epoch (C4): follow it, ours it is.
         fresh = self.services.accounts.get(user.id)
@@ -232,8 +229,8 @@ class EnrollmentSteps(JourneyCore):
             raise WrongStep(Step.RECOVERY_CODES)
         return codes
 
-    def finish_enrollment(self, token: str | None, form_id: str, trust: bool,
-                          browser: Browser, session: SsoSession | None) -> Outcome:
+    def finish_enrollment(self, token: str | None, form_id: str, *, browser: Browser,
+                          session: SsoSession | None, trust: bool = False) -> Outcome:
         """The person saw the codes and continues; "don't require codes on this browser"
         may be ticked here (T1: codes were entered in this sign-in)."""
         held = self.held(token, Step.RECOVERY_CODES, form_id)

@@ -34,7 +34,7 @@ def start_login(request: Request[LoginStateT], requirements: LoginRequirements) 
     ``requirements.resume``."""
     machine = request.state["login"]
     session = current_session(request, machine.services)
-    started = machine.start(requirements, session, token_of(request, machine))
+    started = machine.start(requirements, session, old_token=token_of(request, machine))
     if started.token is None:
         return redirect(requirements.resume)
     return redirect(STEP_URLS[started.step], (machine.transactions.cookie(started.token),))

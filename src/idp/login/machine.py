@@ -75,16 +75,13 @@ class RecoveryView:
     locale: str
 
 
-def _role(value: str) -> Role:
-    return "backup" if value == "backup" else "primary"
-
 
 class LoginMachine(EnrollmentSteps):
     """The journey. One instance per process (it holds no per-person state)."""
 
     # -- starting ---------------------------------------------------------------------------
 
-    def start(self, requirements: LoginRequirements, session: SsoSession | None,
+    def start(self, requirements: LoginRequirements, session: SsoSession | None, *,
               old_token: str | None = None) -> Started:
         """Begin a journey for ``requirements``; replaces the browser's previous transaction.
         With a live session and only a fresh code asked for (T5, C2), the password step is
@@ -113,7 +110,7 @@ class LoginMachine(EnrollmentSteps):
 
     # -- the password (S1, S4) -----------------------------------------------------------------
 
-    def submit_password(self, token: str | None, form_id: str, email: str, password: str,
+    def submit_password(self, token: str | None, form_id: str, email: str, password: str, *,
                         browser: Browser, session: SsoSession | None) -> Outcome:
         """Check the credentials under the limits. Every failure says the same thing,
         whether the account exists or not, and costs the same time (S4)."""
@@ -165,7 +162,7 @@ class LoginMachine(EnrollmentSteps):
             raise TemporarilyLocked()
         raise InvalidCredentials()
 
-    def _first_role(self, user: User) -> str:
+    def _first_role(self, user: User) -> Role:
         """S3: the primary, unless it is disabled (too many wrong codes) and the backup
         isn't; a person with one method only (enrollment unfinished) uses that one."""
         views = self.services.methods.credentials(method_user(user))
@@ -220,7 +217,7 @@ class LoginMachine(EnrollmentSteps):
         views = methods.credentials(mu)
         if use in views and use != held.tx.role:
             held = self.save(held, role=use)
-        role = _role(held.tx.role)
+        role = held.tx.role
         if role not in views:
             raise WrongStep(Step.PASSWORD)  # cannot happen: credentials can't vanish unseen
         error: MethodError | None = None
@@ -256,24 +253,25 @@ class LoginMachine(EnrollmentSteps):
         return self.save(held, sent_role=sent.role, sent_to=sent.sent_to,
                          resend_at=sent.resend_at)
 
-    def resend(self, token: str | None, form_id: str, browser: Browser) -> None:
+    def resend(self, token: str | None, form_id: str, *, browser: Browser) -> None:
         """Send again (the cooldown and budgets of the methods layer apply)."""
         held = self.held(token, Step.CODE, form_id)
         user = self.person(held)
         sent = self.services.methods.send_challenge(
-            self.method_user(user, browser, held), _role(held.tx.role)
+            self.method_user(user, browser, held), held.tx.role
         )
         self._sent(held, sent)
 
-    def submit_code(self, token: str | None, form_id: str, code: str, trust: bool,
-                    browser: Browser, session: SsoSession | None) -> Outcome:
+    def submit_code(self, token: str | None, form_id: str, code: str, *,
+                    browser: Browser, session: SsoSession | None, trust: bool = False
+                    ) -> Outcome:
         """Check the code of the challenged role. Right: done (trusting this browser if the
         box was ticked, T1), or the rest of enrollment for a person with one method only."""
         held = self.held(token, Step.CODE, form_id)
         user = self.person(held)
         mu = self.method_user(user, browser, held)
         methods = self.services.methods
-        result = methods.verify(mu, _role(held.tx.role), {"code": code[:64]})
+        result = methods.verify(mu, held.tx.role, {"code": code[:64]})
         amr = (*held.tx.verified_amr, *result.amr)
         now = self.clock()
         if not methods.is_enrolled(user.id):
@@ -294,7 +292,7 @@ class LoginMachine(EnrollmentSteps):
             raise WrongStep(Step.CODE)
         return RecoveryView(held.tx.id, browser.locale(held.tx.ui_locales, user.locale))
 
-    def submit_recovery(self, token: str | None, form_id: str, code: str,
+    def submit_recovery(self, token: str | None, form_id: str, code: str, *,
                         browser: Browser) -> Outcome:
         """A right recovery code signs the person in once: their methods are reset and
         they set up two new ones, with new recovery codes, before the journey can end."""

@@ -85,8 +85,8 @@ async def password_page(request: Request[LoginState]) -> Response:
             token = token_of(request, machine)
             try:
                 outcome = machine.submit_password(
-                    token, form_id, email, password, browser_of(request),
-                    current_session(request, services),
+                    token, form_id, email, password, browser=browser_of(request),
+                    session=current_session(request, services),
                 )
             except JourneyError as exc:
                 held = machine.password_view(token)
@@ -109,7 +109,8 @@ async def password_page(request: Request[LoginState]) -> Response:
                 return redirect(STEP_URLS[held.tx.step])
             else:
                 return _render_password(request, held.tx)
-        started = machine.start(requirements, current_session(request, services), token)
+        started = machine.start(requirements, current_session(request, services),
+                                old_token=token)
         if started.token is None:
             return redirect(requirements.resume)
         cookie = machine.transactions.cookie(started.token)
@@ -156,8 +157,10 @@ async def code_page(request: Request[LoginState]) -> Response:
             token = token_of(request, machine)
             browser = browser_of(request)
             try:
-                outcome = machine.submit_code(token, form_id, code, trust, browser,
-                                              current_session(request, services))
+                outcome = machine.submit_code(
+                    token, form_id, code, browser=browser,
+                    session=current_session(request, services), trust=trust,
+                )
             except MethodError as exc:
                 return _render_code(request, machine.code_view(token, browser), error=exc)
             return respond(machine, outcome)
@@ -184,7 +187,7 @@ async def code_resend(request: Request[LoginState]) -> Response:
         token = token_of(request, machine)
         browser = browser_of(request)
         try:
-            machine.resend(token, form_id, browser)
+            machine.resend(token, form_id, browser=browser)
         except MethodError as exc:
             return _render_code(request, machine.code_view(token, browser), error=exc)
         return redirect(STEP_URLS[Step.CODE] + "?sent=1")
@@ -214,7 +217,7 @@ async def recovery_page(request: Request[LoginState]) -> Response:
             token = token_of(request, machine)
             browser = browser_of(request)
             try:
-                outcome = machine.submit_recovery(token, form_id, code, browser)
+                outcome = machine.submit_recovery(token, form_id, code, browser=browser)
             except MethodError as exc:
                 return render(machine.recovery_view(token, browser), exc)
             return respond(machine, outcome)

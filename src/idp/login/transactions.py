@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from idp.devices import IssuedCookie
 from idp.login.model import LoginRequirements, Stage, Step
+from idp.methods.credentials import ROLES, Role
 from idp.store import Store, dump_record, load_record
 
 __all__ = ["Held", "LoginTransaction", "Transactions"]
@@ -61,8 +62,8 @@ class LoginTransaction:
     auth_time: float | None = None  # when the password was checked
     session_sid: str | None = None  # step-up: the SSO session whose password stands
     # The code step: which role is challenged, and whether its challenge went out.
-    role: str = "primary"
-    sent_role: str | None = None
+    role: Role = "primary"
+    sent_role: Role | None = None
     sent_to: str | None = None
     resend_at: float | None = None
     # What was proven in this sign-in.
@@ -72,7 +73,7 @@ class LoginTransaction:
     trusted: bool = False
     recovery: bool = False  # signed in with a recovery code: both methods are re-enrolled
     # Enrollment (E1, E2): the role being set up and its stage.
-    enroll_role: str = "primary"
+    enroll_role: Role = "primary"
     stage: Stage = Stage.CHOOSE
     enroll_method: str | None = None
     sealed_codes: str | None = None
@@ -100,6 +101,10 @@ class LoginTransaction:
         values["step"] = Step(values.get("step", Step.PASSWORD))
         values["stage"] = Stage(values.get("stage", Stage.CHOOSE))
         values["verified_amr"] = tuple(values.get("verified_amr", ()))
+        roles = (values.get("role", "primary"), values.get("enroll_role", "primary"),
+                 values.get("sent_role") or "primary")
+        if any(role not in ROLES for role in roles):
+            return None  # likewise
         return cls(**values)
 
 

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from idp.methods.base import Challenge, Channel, Credential, Method, MethodUser, Verified
 from idp.methods.codes import CodeService
@@ -50,14 +50,18 @@ CHALLENGE_PREFIX = "methods:challenge:"
 USED_PREFIX = "methods:used:"
 
 
+ChangeKind = Literal["enrolled", "replaced", "removed", "swapped", "reset", "imported",
+                     "recovery_codes"]
+
+
 @dataclass(frozen=True)
 class MethodChange:
     """Announced to ``MethodService.listeners`` after every committed change of a person's
     methods or recovery codes, so the accounts layer can bump the security epoch (C4)."""
 
     user_id: str
-    kind: str  # enrolled, replaced, removed, swapped, reset, imported, recovery_codes
-    role: str | None = None
+    kind: ChangeKind
+    role: Role | None = None
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class Enrollments:
 
     def _save_pending(
         self, user: MethodUser, role: Role, credential: Credential,
-        display: Mapping[str, str], replacing: bool,
+        display: Mapping[str, str], *, replacing: bool,
     ) -> float:
         core = self.core
         expires_at = core.clock() + core.lifetimes.login_transaction_s
@@ -157,7 +157,8 @@ class Enrollments:
                 user.id, method, credential.id, cooldown_subject=f"enroll-{role}",
                 phone_key=candidate.phone_key, country_code=_country(credential),
             )
-            expires_at = self._save_pending(user, role, credential, display, role in current)
+            expires_at = self._save_pending(user, role, credential, display,
+                                            replacing=role in current)
             core.audit.emit("method.enroll.started", user_id=user.id, **fields)
             challenge = core.send(user, method, credential)
         except MethodError as exc:
