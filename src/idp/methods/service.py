@@ -111,7 +111,7 @@ class MethodService:
                 codes=codes,
                 delivery=delivery,
                 clock=clock,
-                # [server] conformance; getattr until ServerSettings declares it.
+                # [server] conformance (docs/conformance.md): a fixed code passes.
                 conformance_mode=settings.server.conformance,
             )
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -31,13 +32,14 @@ from idp.oidc._authlib import (
 )
 
 __all__ = [
+    "AUTHLIB_FORBIDDEN_DESCRIPTION",
     "AuthorizationServer",
     "HttpRequest",
     "MalformedRequest",
     "OAuthResponse",
     "StarletteOAuth2Request",
+    "malformed_as",
     "read_request",
-    "refused_description",
 ]
 
 # An OAuth request is a few hundred bytes; a request object or a long claims parameter a few
@@ -47,11 +49,22 @@ MAX_FIELDS: Final = 100
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 
 
-def refused_description(exc: ValueError) -> bool:
-    """True when ``exc`` is authlib refusing to build an OAuth error whose description quotes
-    request values holding characters RFC 6749 5.2 forbids (the request was malformed), not
-    some other failure, which must stay loud."""
-    return str(exc).startswith("Error description contains forbidden characters")
+# What authlib says when an OAuth error's description would quote request values holding
+# characters RFC 6749 5.2 forbids (authlib/oauth2/base.py); tests/oidc/test_adapter.py pins it.
+AUTHLIB_FORBIDDEN_DESCRIPTION: Final = "Error description contains forbidden characters"
+
+
+@contextmanager
+def malformed_as(error: Callable[[], Exception]) -> Iterator[None]:
+    """Run the block; authlib's refusal to describe an error in the request's own forbidden
+    characters (a ``ValueError``: the request was malformed either way) becomes ``error()``.
+    Any other ``ValueError`` stays loud."""
+    try:
+        yield
+    except ValueError as exc:
+        if not str(exc).startswith(AUTHLIB_FORBIDDEN_DESCRIPTION):
+            raise
+        raise error() from None
 
 
 class MalformedRequest(Exception):

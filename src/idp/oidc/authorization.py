@@ -35,7 +35,7 @@ from idp.oidc._authlib import (
     LoginRequiredError,
     OAuth2Error,
 )
-from idp.oidc.adapter import HttpRequest, StarletteOAuth2Request, refused_description
+from idp.oidc.adapter import HttpRequest, StarletteOAuth2Request, malformed_as
 from idp.oidc.clients import Client, Clients
 from idp.oidc.config import ACR_2SV, ACR_VALUES
 from idp.oidc.consent import Consents, consent_scopes
@@ -166,14 +166,8 @@ class Authorization:
         return client, uris[0]
 
     def _consent_grant(self, oauth: StarletteOAuth2Request, user: Any) -> Any:
-        try:
+        with malformed_as(lambda: InvalidRequestError("Malformed request.")):
             return self._server.get_consent_grant(oauth, end_user=user)
-        except ValueError as exc:
-            # authlib quotes request values in error descriptions, and refuses characters an
-            # OAuth error may not carry: the request was malformed either way.
-            if not refused_description(exc):
-                raise
-            raise InvalidRequestError("Malformed request.") from None
 
     def _start_login(self, request: Request[LoginStateT], services: LoginServices,
                      oauth: StarletteOAuth2Request, client: Client, params: AuthParams,

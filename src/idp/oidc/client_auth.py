@@ -18,7 +18,7 @@ from joserfc import jwk
 from joserfc.errors import JoseError
 
 from idp.oidc._authlib import InvalidClientError, JWTBearerClientAssertion
-from idp.oidc.adapter import refused_description
+from idp.oidc.adapter import malformed_as
 from idp.oidc.clients import Client
 from idp.store import Store
 
@@ -48,14 +48,9 @@ class ClientAssertion(JWTBearerClientAssertion):  # type: ignore[misc]
         self._lock = threading.Lock()
 
     def __call__(self, query_client: Callable[[str], Any], request: Any) -> Any:
-        try:
+        # Same answer, plainer words, when authlib can't quote what the client sent.
+        with malformed_as(lambda: InvalidClientError(description="Invalid client assertion.")):
             client = super().__call__(query_client, request)
-        except ValueError as exc:
-            if not refused_description(exc):
-                raise
-            # authlib builds an error description from what the client sent; characters an
-            # OAuth error may not carry make that raise. Same answer, plainer words.
-            raise InvalidClientError(description="Invalid client assertion.") from None
         named = request.form.get("client_id")
         if client is not None and named is not None and named != client.get_client_id():
             # RFC 7523 3: a client_id beside the assertion must name the same client.

@@ -25,7 +25,7 @@ from starlette.responses import RedirectResponse, Response
 
 from idp.login import current_session
 from idp.oidc._authlib import EndSessionEndpoint, OAuth2Error
-from idp.oidc.adapter import HttpRequest, refused_description
+from idp.oidc.adapter import HttpRequest, malformed_as
 from idp.oidc.backchannel import BackchannelLogout
 from idp.oidc.clients import Client, Clients
 from idp.oidc.introspection import TokenReader
@@ -94,12 +94,9 @@ class Logout:
         """``GET|POST /logout``. Synchronous: call it in the thread pool."""
         data = dict(http.values)
         try:
-            checked = self._server.validate_endpoint_request("end_session", http)
+            with malformed_as(lambda: OAuth2Error("Malformed request.")):
+                checked = self._server.validate_endpoint_request("end_session", http)
         except OAuth2Error:
-            return pages.error(request, "bad_logout", ui_locales=data.get("ui_locales"))
-        except ValueError as exc:
-            if not refused_description(exc):
-                raise
             return pages.error(request, "bad_logout", ui_locales=data.get("ui_locales"))
         claims = checked.id_token_claims
         # Ours, and an ID token (not an access or logout token passed off as one).

@@ -31,7 +31,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from idp.oidc._authlib import InvalidClientError, InvalidRequestError
-from idp.oidc.adapter import HttpRequest, MalformedRequest, read_request, refused_description
+from idp.oidc.adapter import HttpRequest, MalformedRequest, malformed_as, read_request
 from idp.oidc.pages import CONSENT_PURPOSE, LOGOUT_PURPOSE, Pages
 from idp.store import StoreError
 
@@ -52,6 +52,10 @@ def _provider(request: Request[OidcState]) -> OidcProvider:
 
 def _pages(request: Request[OidcState]) -> Pages:
     return Pages(request.state["templates"])
+
+
+class _Malformed(Exception):
+    """authlib could not describe an error in the request's own (forbidden) characters."""
 
 
 def _oauth_error(error: Any) -> Response:
@@ -150,14 +154,11 @@ async def _client_endpoint(request: Request[OidcState], work: Any) -> Response:
 
     def run() -> Response:
         try:
-            response: Response = work(provider, http)
+            with malformed_as(_Malformed):
+                response: Response = work(provider, http)
         except StoreError:
             return _unavailable()
-        except ValueError as exc:
-            # authlib builds error descriptions from client input and refuses characters an
-            # OAuth error may not carry: the request was malformed.
-            if not refused_description(exc):
-                raise
+        except _Malformed:
             return _oauth_error(InvalidRequestError("Malformed request."))
         return response
 
