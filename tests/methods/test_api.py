@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import operator
 import re
 import string
+import tomllib
 from pathlib import Path
 
 import pytest
 
 import idp.methods
-from idp.methods import MethodError, error_catalogue
+from idp.methods import ConfigModel, Method, MethodError, error_catalogue
 
 ROOT = Path(__file__).parents[2]
 DOC = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
@@ -81,3 +83,36 @@ def test_messages_fill_their_parameters(error: MethodError) -> None:
 def test_minutes_are_rounded_up() -> None:
     assert "2 min" in idp.methods.TooManyTries(retry_after_s=61).message("en")
     assert "2分" in idp.methods.TooManyTries(retry_after_s=61).message("ja")
+
+
+def test_the_bundled_plugins_depend_on_the_core_as_the_guide_asks() -> None:
+    # docs/plugins.md: depend on `nidan` with the range of the plugin API written for.
+    wanted = next(line.split("=", 1)[1].split("#")[0].strip()
+                  for line in DOC.splitlines()
+                  if line.startswith("dependencies = "))
+    for pyproject in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        core = [d for d in project["dependencies"] if d.split(">")[0].split("<")[0] == "nidan"]
+        assert [f'["{core[0]}"]'] == [wanted], pyproject
+
+
+def test_the_config_class_is_stated_once_in_the_generic() -> None:
+    class PinConfig(ConfigModel):
+        length: int = 6
+
+    class OtherConfig(ConfigModel):
+        pass
+
+    class Pin(Method[PinConfig]):  # abstract: never instantiated here
+        pass
+
+    class Explicit(Method[PinConfig]):
+        config_class = OtherConfig  # type: ignore[assignment]  # still accepted, and wins
+
+    class Derived(Pin):
+        pass
+
+    config_of = operator.attrgetter("config_class")  # as the registry reads it
+    assert config_of(Pin) is PinConfig
+    assert config_of(Explicit) is OtherConfig
+    assert config_of(Derived) is PinConfig

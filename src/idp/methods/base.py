@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from idp.methods.errors import EnrollmentInvalid
 from idp.methods.model import (
@@ -37,8 +37,10 @@ ConfigT = TypeVar("ConfigT", bound=ConfigModel)
 
 
 class Method(ABC, Generic[ConfigT]):
-    """A second-factor method. Subclass it, set ``info`` and ``config_class``, register the
-    class under the ``idp.methods`` entry-point group with ``info.id`` as the name.
+    """A second-factor method. Subclass it as ``Method[YourConfig]`` (the config class is
+    stated once, there: it becomes ``config_class``; setting ``config_class`` yourself is
+    still accepted), set ``info``, and register the class under the ``idp.methods``
+    entry-point group with ``info.id`` as the name.
 
     The core constructs one instance per deployment with the validated config and a
     :class:`MethodContext`, and calls it from many threads at once: keep no per-person state
@@ -57,12 +59,22 @@ class Method(ABC, Generic[ConfigT]):
         class PinMethod(Method[PinConfig]):
             info = MethodInfo(id="pin", amr=("pin",), channel=Channel.APP,
                               delivers_code=False)
-            config_class = PinConfig
             ...
     """
 
     info: ClassVar[MethodInfo]
     config_class: type[ConfigT]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "config_class" in vars(cls):
+            return  # stated explicitly
+        for base in vars(cls).get("__orig_bases__", ()):
+            if get_origin(base) is Method:
+                config = get_args(base)[0]
+                if isinstance(config, type):
+                    cls.config_class = config
+                return
 
     def __init__(self, config: ConfigT, ctx: MethodContext) -> None:
         self.config = config

@@ -120,7 +120,6 @@ class ConformanceMethod(Method[ConformanceConfig]):
     info: ClassVar[MethodInfo] = MethodInfo(
         id="conformance", amr=("kba",), channel=Channel.APP, delivers_code=False
     )
-    config_class = ConformanceConfig
 
     def __init__(self, config: ConformanceConfig, ctx: MethodContext) -> None:
         if not ctx.conformance_mode:

@@ -77,7 +77,6 @@ class SmsMethod(Method[SmsConfig]):
         id="sms", amr=("sms",), channel=Channel.PHONE, delivers_code=True,
         enroll_fields=("phone",),
     )
-    config_class = SmsConfig
 
     def label(self, locale: str) -> str:
         return _LABELS.get(locale, _LABELS["en"])

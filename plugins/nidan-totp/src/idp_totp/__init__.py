@@ -94,7 +94,6 @@ class TotpMethod(Method[TotpConfig]):
     info: ClassVar[MethodInfo] = MethodInfo(
         id="totp", amr=("otp",), channel=Channel.APP, delivers_code=False
     )
-    config_class = TotpConfig
 
     def label(self, locale: str) -> str:
         return _LABELS.get(locale, _LABELS["en"])

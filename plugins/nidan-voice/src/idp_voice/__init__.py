@@ -87,7 +87,6 @@ class VoiceMethod(Method[VoiceConfig]):
         id="voice", amr=("tel",), channel=Channel.PHONE, delivers_code=True,
         enroll_fields=("phone",),
     )
-    config_class = VoiceConfig
 
     def label(self, locale: str) -> str:
         return _LABELS.get(locale, _LABELS["en"])

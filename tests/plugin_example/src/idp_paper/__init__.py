@@ -35,7 +35,6 @@ def _line(key: bytes, index: int) -> str:
 
 class PaperMethod(Method[PaperConfig]):
     info = MethodInfo(id="paper", amr=("otp",), channel=Channel.APP, delivers_code=False)
-    config_class = PaperConfig
 
     def label(self, locale: str) -> str:
         return "印刷したコード表" if locale == "ja" else "Printed code sheet"
