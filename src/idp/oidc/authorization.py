@@ -22,6 +22,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request
@@ -40,18 +41,20 @@ from idp.oidc.clients import Client, Clients
 from idp.oidc.config import ACR_2SV, ACR_VALUES
 from idp.oidc.consent import Consents, consent_scopes
 from idp.oidc.pages import CONSENT_PURPOSE, SCOPE_TEXT, Pages
+from idp.oidc.pending import LoginNeeds, SavedAuthorization, SavedConsent
 from idp.oidc.records import Approval, Authentication
 from idp.oidc.request import AuthParams, Force, validate_params
 from idp.oidc.responses import authorization_response, response_mode
 from idp.oidc.server import ProviderServer
 from idp.sessions import SsoSession
-from idp.store import Store, dump_record, load_record
+from idp.store import Store
+from idp.users import User
 
 if TYPE_CHECKING:
     from idp.login.core import LoginServices
     from idp.login.state import LoginStateT
 
-__all__ = ["Authorization"]
+__all__ = ["Asked", "Authorization", "ForWhom"]
 
 _SAVED = "oidc-authz:"
 _CONSENT_TXN = "oidc-consent-txn:"
@@ -61,7 +64,39 @@ _TXN_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 SKEW_S: Final = 2
 
 
+@dataclass(frozen=True)
+class Asked:
+    """One authorization request on its way through this module: the browser's request,
+    the services and pages to answer with, authlib's view of the OAuth request, and the
+    client with its exactly registered redirect URI (checked before anything else)."""
+
+    request: Request[Any]
+    services: LoginServices
+    pages: Pages
+    oauth: StarletteOAuth2Request
+    client: Client
+    redirect_uri: str
+
+
+@dataclass(frozen=True)
+class ForWhom:
+    """The request once weighed: its validated parameters, authlib's grant, and the signed-in
+    person and session it will be answered for."""
+
+    asked: Asked
+    params: AuthParams
+    grant: Any
+    session: SsoSession
+    user: User
+
+
 class Authorization:
+    """The authorization endpoint's journey, from ``/authorize`` to the code: it checks the
+    client and redirect URI, weighs the browser's session against the request, sends the
+    browser through the sign-in journey or the consent page when due (saving the request in
+    the store meanwhile) and issues the code through authlib. One per provider; it keeps no
+    per-request state."""
+
     def __init__(self, *, server: ProviderServer, clients: Clients, consents: Consents,
                  store: Store, issuer: str, transaction_s: int,
                  id_token_claims: Callable[[str], dict[str, Any] | None],
@@ -83,73 +118,68 @@ class Authorization:
         checked = self._client_and_redirect(oauth)
         if isinstance(checked, str):
             return pages.error(request, checked, ui_locales=oauth.payload.data.get("ui_locales"))
-        client, redirect_uri = checked
+        asked = Asked(request, services, pages, oauth, *checked)
         try:
             if response_mode(oauth.payload.data.get("response_mode")) is None:
                 raise InvalidRequestError("Unsupported response_mode.")
             params = validate_params(oauth, self._id_token_claims, self._clock())
-            session = current_session(request, services)
-            user = services.accounts.get(session.user_id) if session is not None else None
+            session, user = self._signed_in(asked)
             grant = self._consent_grant(oauth, user)
             force = params.login_needed(session)
             if force is not None:
                 if "none" in params.prompt:
                     raise LoginRequiredError()
-                return self._start_login(request, services, oauth, client, params, force)
+                return self._start_login(request, asked, params, force)
             if session is None or user is None:  # login_needed() said no session is missing
                 raise LoginRequiredError()
-            return self._proceed(request, services, pages, oauth, grant, client, session, user,
-                                 params)
+            return self._proceed(ForWhom(asked, params, grant, session, user))
         except OAuth2Error as error:
-            return self._error(error, redirect_uri, oauth)
+            return self._error(error, asked)
 
     def resume(self, request: Request[LoginStateT], txn_id: str, services: LoginServices,
                pages: Pages) -> Response:
-        restored = self._restore(request, pages, _SAVED, txn_id)
-        if isinstance(restored, Response):
-            return restored
-        saved, oauth, client, redirect_uri = restored
+        saved = SavedAuthorization.load(self._take(_SAVED, txn_id))
+        asked = self._restore(request, services, pages, saved)
+        if isinstance(asked, Response):
+            return asked
+        assert saved is not None  # _restore() answered the error page otherwise
         try:
-            params = validate_params(oauth, self._id_token_claims, self._clock())
-            session = current_session(request, services)
-            user = services.accounts.get(session.user_id) if session is not None else None
-            if session is None or user is None or not self._satisfies(session, saved["needs"],
+            params = validate_params(asked.oauth, self._id_token_claims, self._clock())
+            session, user = self._signed_in(asked)
+            if session is None or user is None or not self._satisfies(session, saved.needs,
                                                                       params):
                 # The journey ended without what the client asked for: say so, don't loop.
                 raise LoginRequiredError()
-            grant = self._consent_grant(oauth, user)
-            return self._proceed(request, services, pages, oauth, grant, client, session, user,
-                                 params)
+            grant = self._consent_grant(asked.oauth, user)
+            return self._proceed(ForWhom(asked, params, grant, session, user))
         except OAuth2Error as error:
-            return self._error(error, redirect_uri, oauth)
+            return self._error(error, asked)
 
-    def decide_consent(self, request: Request[LoginStateT], txn_id: str, approve: bool,
+    def decide_consent(self, request: Request[LoginStateT], txn_id: str, *, approve: bool,
                        services: LoginServices, pages: Pages) -> Response:
-        restored = self._restore(request, pages, _CONSENT_TXN, txn_id)
-        if isinstance(restored, Response):
-            return restored
-        saved, oauth, client, redirect_uri = restored
+        saved = SavedConsent.load(self._take(_CONSENT_TXN, txn_id))
+        asked = self._restore(request, services, pages, saved)
+        if isinstance(asked, Response):
+            return asked
+        assert saved is not None  # _restore() answered the error page otherwise
         try:
-            params = validate_params(oauth, self._id_token_claims, self._clock())
-            session = current_session(request, services)
-            user = services.accounts.get(session.user_id) if session is not None else None
-            if session is None or user is None or session.sid != saved["sid"]:
+            params = validate_params(asked.oauth, self._id_token_claims, self._clock())
+            session, user = self._signed_in(asked)
+            if session is None or user is None or session.sid != saved.sid:
                 raise LoginRequiredError()  # the page was answered from another sign-in
-            grant = self._consent_grant(oauth, user)
+            grant = self._consent_grant(asked.oauth, user)
+            client_id = asked.client.client_id
             if not approve:
-                services.audit.emit("oidc.consent_refused", user_id=user.id,
-                                    client_id=client.client_id)
+                services.audit.emit("oidc.consent_refused", user_id=user.id, client_id=client_id)
                 raise AccessDeniedError()
-            scope: str = saved["scope"]
-            self._consents.remember(user.id, client.client_id,
-                                    consent_scopes(scope, params.claims))
-            services.audit.emit("oidc.consent_given", user_id=user.id,
-                                client_id=client.client_id, scope=scope)
-            offline = "offline_access" in scope.split()
-            return self._issue(services, oauth, grant, client, session, user, params, scope,
-                               offline)
+            self._consents.remember(user.id, client_id, consent_scopes(saved.scope, params.claims))
+            services.audit.emit("oidc.consent_given", user_id=user.id, client_id=client_id,
+                                scope=saved.scope)
+            offline = "offline_access" in saved.scope.split()
+            return self._issue(ForWhom(asked, params, grant, session, user), saved.scope,
+                               offline=offline)
         except OAuth2Error as error:
-            return self._error(error, redirect_uri, oauth)
+            return self._error(error, asked)
 
     # -- the steps -----------------------------------------------------------------------
 
@@ -165,19 +195,25 @@ class Authorization:
             return "bad_redirect_uri"
         return client, uris[0]
 
-    def _consent_grant(self, oauth: StarletteOAuth2Request, user: Any) -> Any:
+    @staticmethod
+    def _signed_in(asked: Asked) -> tuple[SsoSession | None, User | None]:
+        """The browser's live session and its person (either may be missing)."""
+        session = current_session(asked.request, asked.services)
+        user = asked.services.accounts.get(session.user_id) if session is not None else None
+        return session, user
+
+    def _consent_grant(self, oauth: StarletteOAuth2Request, user: User | None) -> Any:
         with malformed_as(lambda: InvalidRequestError("Malformed request.")):
             return self._server.get_consent_grant(oauth, end_user=user)
 
-    def _start_login(self, request: Request[LoginStateT], services: LoginServices,
-                     oauth: StarletteOAuth2Request, client: Client, params: AuthParams,
+    def _start_login(self, request: Request[LoginStateT], asked: Asked, params: AuthParams,
                      force: Force) -> Response:
         txn_id = secrets.token_urlsafe(TXN_ID_BYTES)
-        now = params.now
-        needs = {"fresh_after": now if force.password else None,
-                 "two_sv": force.code, "max_age": params.max_age, "sub": params.claims.sub}
-        record = {"params": oauth.payload.data, "needs": needs}
-        self._store.set(_SAVED + txn_id, dump_record(record), ttl=self._transaction_s)
+        needs = LoginNeeds(fresh_after=params.now if force.password else None,
+                           two_sv=force.code, max_age=params.max_age, sub=params.claims.sub)
+        saved = SavedAuthorization(params=asked.oauth.payload.data, needs=needs)
+        self._store.set(_SAVED + txn_id, saved.dump(), ttl=self._transaction_s)
+        services, client = asked.services, asked.client
         login_hint = params.login_hint
         if login_hint is None and params.hint_sub is not None:
             hinted = services.accounts.get(params.hint_sub)
@@ -190,67 +226,64 @@ class Authorization:
             client_id=client.client_id, client_name=client.name,
         ))
 
-    def _satisfies(self, session: SsoSession, needs: dict[str, Any], params: AuthParams
-                   ) -> bool:
+    @staticmethod
+    def _satisfies(session: SsoSession, needs: LoginNeeds, params: AuthParams) -> bool:
         if session.acr not in ACR_VALUES:
             return False
-        fresh_after = needs.get("fresh_after")
-        fresh = fresh_after is not None and session.auth_time >= fresh_after - SKEW_S
-        if fresh_after is not None and not fresh:
+        fresh = needs.fresh_after is not None and session.auth_time >= needs.fresh_after - SKEW_S
+        if needs.fresh_after is not None and not fresh:
             return False
-        if needs.get("two_sv") and session.acr != ACR_2SV:
+        if needs.two_sv and session.acr != ACR_2SV:
             return False
-        max_age = needs.get("max_age")
-        if max_age is not None and not fresh and params.now - session.auth_time > max_age + SKEW_S:
+        if (needs.max_age is not None and not fresh
+                and params.now - session.auth_time > needs.max_age + SKEW_S):
             return False
-        sub = needs.get("sub")
-        return sub is None or sub == session.user_id
+        return needs.sub is None or needs.sub == session.user_id
 
-    def _proceed(self, request: Request[LoginStateT], services: LoginServices, pages: Pages,
-                 oauth: StarletteOAuth2Request, grant: Any, client: Client,
-                 session: SsoSession, user: Any, params: AuthParams) -> Response:
-        scope: str = oauth.scope or ""
+    def _proceed(self, who: ForWhom) -> Response:
+        asked, params, user = who.asked, who.params, who.user
+        scope: str = asked.oauth.scope or ""
         decision = self._consents.decide(
-            user_id=user.id, client_id=client.client_id, skip_consent=client.config.skip_consent,
+            user_id=user.id, client_id=asked.client.client_id,
+            skip_consent=asked.client.config.skip_consent,
             scope=scope, claims=params.claims, prompt=params.prompt)
         if not decision.ask:
-            return self._issue(services, oauth, grant, client, session, user, params,
-                               decision.scope, decision.offline)
+            return self._issue(who, decision.scope, offline=decision.offline)
         if "none" in params.prompt:
             raise ConsentRequiredError()
         txn_id = secrets.token_urlsafe(TXN_ID_BYTES)
-        record = {"params": oauth.payload.data, "sid": session.sid, "scope": scope}
-        self._store.set(_CONSENT_TXN + txn_id, dump_record(record), ttl=self._transaction_s)
-        asked = sorted(consent_scopes(scope, params.claims) | {"openid"},
-                       key=lambda s: list(SCOPE_TEXT).index(s) if s in SCOPE_TEXT else 99)
-        context = {"client_name": client.name, "email": user.email, "txn_id": txn_id,
-                   "scopes": [SCOPE_TEXT[s] for s in asked if s in SCOPE_TEXT],
+        saved = SavedConsent(params=asked.oauth.payload.data, sid=who.session.sid, scope=scope)
+        self._store.set(_CONSENT_TXN + txn_id, saved.dump(), ttl=self._transaction_s)
+        asked_scopes = sorted(consent_scopes(scope, params.claims) | {"openid"},
+                              key=lambda s: list(SCOPE_TEXT).index(s) if s in SCOPE_TEXT else 99)
+        context = {"client_name": asked.client.name, "email": user.email, "txn_id": txn_id,
+                   "scopes": [SCOPE_TEXT[s] for s in asked_scopes if s in SCOPE_TEXT],
                    "purpose": CONSENT_PURPOSE}
-        return pages.render(request, "oidc/consent.html", context, ui_locales=params.ui_locales)
+        return asked.pages.render(asked.request, "oidc/consent.html", context,
+                                  ui_locales=params.ui_locales)
 
-    def _issue(self, services: LoginServices, oauth: StarletteOAuth2Request, grant: Any,
-               client: Client, session: SsoSession, user: Any, params: AuthParams, scope: str,
-               offline: bool) -> Response:
+    def _issue(self, who: ForWhom, scope: str, *, offline: bool) -> Response:
+        session, user, client = who.session, who.user, who.asked.client
         if session.acr not in ACR_VALUES:  # the promise: a second factor, or a trusted browser
             raise LoginRequiredError()
+        services = who.asked.services
         services.sessions.add_client(session, client.client_id)
         approval = Approval(
             user=user,
             auth=Authentication(sid=session.sid, auth_time=int(session.auth_time),
                                 amr=session.amr, acr=session.acr),
-            scope=scope, claims=params.claims, offline=offline,
+            scope=scope, claims=who.params.claims, offline=offline,
         )
         response: Response = self._server.create_authorization_response(
-            request=oauth, grant_user=approval, grant=grant)
+            request=who.asked.oauth, grant_user=approval, grant=who.grant)
         services.audit.emit("oidc.code_issued", user_id=user.id, client_id=client.client_id,
                             sid=session.sid, acr=session.acr, scope=scope)
         return response
 
-    def _error(self, error: OAuth2Error, redirect_uri: str, oauth: StarletteOAuth2Request
-               ) -> Response:
+    def _error(self, error: OAuth2Error, asked: Asked) -> Response:
         """The error, sent to the client's (validated) redirect URI with state and iss, in
         the response mode it asked for (query when that was the problem)."""
-        data = oauth.payload.data
+        data = asked.oauth.payload.data
         # A refused request object may carry the only response_mode and state (the Form Post
         # conformance plan sends them there): read them, unverified, to deliver the error as
         # the client expects. Only to the redirect URI already checked; nothing secret goes.
@@ -264,27 +297,26 @@ class Authorization:
         if state:
             params.append(("state", state))
         response: Response = self._server.handle_response(
-            *authorization_response(redirect_uri, params, mode, self._issuer))
+            *authorization_response(asked.redirect_uri, params, mode, self._issuer))
         return response
 
-    def _restore(self, request: Request[LoginStateT], pages: Pages, prefix: str, txn_id: str
-                 ) -> tuple[dict[str, Any], StarletteOAuth2Request, Client, str] | Response:
-        """A saved request, taken (single use), re-checked against the clients as they are
+    def _restore(self, request: Request[LoginStateT], services: LoginServices, pages: Pages,
+                 saved: SavedAuthorization | SavedConsent | None) -> Asked | Response:
+        """A saved request (taken: single use), re-checked against the clients as they are
         now; or the error page."""
-        saved = self._take(prefix, txn_id)
         if saved is None:
             return pages.error(request, "expired")
         oauth = StarletteOAuth2Request(HttpRequest.from_params(
-            self._issuer + "/authorize", saved["params"]))
+            self._issuer + "/authorize", saved.params))
         checked = self._client_and_redirect(oauth)
         if isinstance(checked, str):
             return pages.error(request, checked)
-        return saved, oauth, *checked
+        return Asked(request, services, pages, oauth, *checked)
 
-    def _take(self, prefix: str, txn_id: str) -> dict[str, Any] | None:
+    def _take(self, prefix: str, txn_id: str) -> bytes | None:
         if not isinstance(txn_id, str) or not _TXN_ID.match(txn_id):
             return None
-        return load_record(self._store.take(prefix + txn_id))
+        return self._store.take(prefix + txn_id)
 
 
 _MAX_REQUEST_OBJECT_CHARS = 16_384

@@ -122,8 +122,8 @@ async def consent(request: Request[OidcState]) -> Response:
     txn_id, decision = form.get("r"), form.get("decision")
     return await run_in_threadpool(
         _provider(request).authorization.decide_consent, request,
-        txn_id if isinstance(txn_id, str) else "", decision == "approve",
-        request.state["services"], _pages(request))
+        txn_id if isinstance(txn_id, str) else "", approve=decision == "approve",
+        services=request.state["services"], pages=_pages(request))
 
 
 # -- token, revocation, introspection ----------------------------------------------------
