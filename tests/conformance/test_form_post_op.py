@@ -2,215 +2,39 @@
 (``oidcc-formpost-basic-certification-test-plan``): the Basic OP plan's modules with
 ``response_mode=form_post``, one test per module, named after it. Every response that
 reaches the client must be an auto-submitting POST form (OAuth 2.0 Form Post Response Mode).
+The tests are the Basic plan's, run with ``response_mode=form_post``: one parametrised test
+whose ids are the module names (``test_module[oidcc-server]``).
 See tests/conformance/PLANS.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
+import pytest
 from tests.conformance import basic_happy, basic_refusals, basic_session
 from tests.conformance.harness import Op
 from tests.conformance.rp import FORM_POST
+from tests.conformance.test_basic_op import MODULES as BASIC_MODULES
 
 PLAN = "oidcc-formpost-basic-certification-test-plan"
-MODULES = (
-    "oidcc-server",
-    "oidcc-response-type-missing",
-    "oidcc-idtoken-signature",
-    "oidcc-idtoken-unsigned",
-    "oidcc-userinfo-get",
-    "oidcc-userinfo-post-header",
-    "oidcc-userinfo-post-body",
-    "oidcc-ensure-request-without-nonce-succeeds-for-code-flow",
-    "oidcc-scope-profile",
-    "oidcc-scope-email",
-    "oidcc-scope-address",
-    "oidcc-scope-phone",
-    "oidcc-scope-all",
-    "oidcc-ensure-other-scope-order-succeeds",
-    "oidcc-display-page",
-    "oidcc-display-popup",
-    "oidcc-prompt-login",
-    "oidcc-prompt-none-not-logged-in",
-    "oidcc-prompt-none-logged-in",
-    "oidcc-max-age-1",
-    "oidcc-max-age-10000",
-    "oidcc-ensure-request-with-unknown-parameter-succeeds",
-    "oidcc-id-token-hint",
-    "oidcc-login-hint",
-    "oidcc-ui-locales",
-    "oidcc-claims-locales",
-    "oidcc-ensure-request-with-acr-values-succeeds",
-    "oidcc-codereuse",
-    "oidcc-codereuse-30seconds",
-    "oidcc-ensure-registered-redirect-uri",
-    "oidcc-ensure-post-request-succeeds",
-    "oidcc-server-client-secret-post",
-    "oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported",
-    "oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported",
-    "oidcc-claims-essential",
-    "oidcc-ensure-request-object-with-redirect-uri",
-    "oidcc-refresh-token",
-    "oidcc-ensure-request-with-valid-pkce-succeeds",
-)
+MODULES = BASIC_MODULES  # the Basic plan's modules, each with response_mode=form_post
 
 
-def test_oidcc_server(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_server(op, agent, FORM_POST)
 
+def _module_test(module: str) -> Callable[[Op, httpx.Client, str], None]:
+    """The Basic plan's test of ``module`` (in basic_happy, basic_refusals or basic_session),
+    which takes the response mode."""
+    name = module.replace("-", "_")
+    found = [getattr(part, name) for part in (basic_happy, basic_refusals, basic_session)
+             if hasattr(part, name)]
+    assert len(found) == 1, f"{module}: {len(found)} tests"
+    test: Callable[[Op, httpx.Client, str], None] = found[0]
+    return test
 
-def test_oidcc_response_type_missing(op: Op, agent: httpx.Client) -> None:
-    basic_refusals.oidcc_response_type_missing(op, agent, FORM_POST)
 
-
-def test_oidcc_idtoken_signature(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_idtoken_signature(op, agent, FORM_POST)
-
-
-def test_oidcc_idtoken_unsigned(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_idtoken_unsigned(op, agent, FORM_POST)
-
-
-def test_oidcc_userinfo_get(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_userinfo_get(op, agent, FORM_POST)
-
-
-def test_oidcc_userinfo_post_header(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_userinfo_post_header(op, agent, FORM_POST)
-
-
-def test_oidcc_userinfo_post_body(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_userinfo_post_body(op, agent, FORM_POST)
-
-
-def test_oidcc_ensure_request_without_nonce_succeeds_for_code_flow(
-        op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_ensure_request_without_nonce_succeeds_for_code_flow(op, agent, FORM_POST)
-
-
-def test_oidcc_scope_profile(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_scope_profile(op, agent, FORM_POST)
-
-
-def test_oidcc_scope_email(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_scope_email(op, agent, FORM_POST)
-
-
-def test_oidcc_scope_address(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_scope_address(op, agent, FORM_POST)
-
-
-def test_oidcc_scope_phone(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_scope_phone(op, agent, FORM_POST)
-
-
-def test_oidcc_scope_all(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_scope_all(op, agent, FORM_POST)
-
-
-def test_oidcc_ensure_other_scope_order_succeeds(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_ensure_other_scope_order_succeeds(op, agent, FORM_POST)
-
-
-def test_oidcc_display_page(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_display_page(op, agent, FORM_POST)
-
-
-def test_oidcc_display_popup(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_display_popup(op, agent, FORM_POST)
-
-
-def test_oidcc_prompt_login(op: Op, agent: httpx.Client) -> None:
-    basic_session.oidcc_prompt_login(op, agent, FORM_POST)
-
-
-def test_oidcc_prompt_none_not_logged_in(op: Op, agent: httpx.Client) -> None:
-    basic_session.oidcc_prompt_none_not_logged_in(op, agent, FORM_POST)
-
-
-def test_oidcc_prompt_none_logged_in(op: Op, agent: httpx.Client) -> None:
-    basic_session.oidcc_prompt_none_logged_in(op, agent, FORM_POST)
-
-
-def test_oidcc_max_age_1(op: Op, agent: httpx.Client) -> None:
-    basic_session.oidcc_max_age_1(op, agent, FORM_POST)
-
-
-def test_oidcc_max_age_10000(op: Op, agent: httpx.Client) -> None:
-    basic_session.oidcc_max_age_10000(op, agent, FORM_POST)
-
-
-def test_oidcc_ensure_request_with_unknown_parameter_succeeds(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_ensure_request_with_unknown_parameter_succeeds(op, agent, FORM_POST)
-
-
-def test_oidcc_id_token_hint(op: Op, agent: httpx.Client) -> None:
-    basic_session.oidcc_id_token_hint(op, agent, FORM_POST)
-
-
-def test_oidcc_login_hint(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_login_hint(op, agent, FORM_POST)
-
-
-def test_oidcc_ui_locales(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_ui_locales(op, agent, FORM_POST)
-
-
-def test_oidcc_claims_locales(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_claims_locales(op, agent, FORM_POST)
-
-
-def test_oidcc_ensure_request_with_acr_values_succeeds(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_ensure_request_with_acr_values_succeeds(op, agent, FORM_POST)
-
-
-def test_oidcc_codereuse(op: Op, agent: httpx.Client) -> None:
-    basic_refusals.oidcc_codereuse(op, agent, FORM_POST)
-
-
-def test_oidcc_codereuse_30seconds(op: Op, agent: httpx.Client) -> None:
-    basic_refusals.oidcc_codereuse_30seconds(op, agent, FORM_POST)
-
-
-def test_oidcc_ensure_registered_redirect_uri(op: Op, agent: httpx.Client) -> None:
-    basic_refusals.oidcc_ensure_registered_redirect_uri(op, agent, FORM_POST)
-
-
-def test_oidcc_ensure_post_request_succeeds(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_ensure_post_request_succeeds(op, agent, FORM_POST)
-
-
-def test_oidcc_server_client_secret_post(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_server_client_secret_post(op, agent, FORM_POST)
-
-
-def test_oidcc_request_uri_unsigned_supported_correctly_or_rejected_as_unsupported(
-        op: Op, agent: httpx.Client) -> None:
-    basic_refusals.oidcc_request_uri_unsigned_supported_correctly_or_rejected_as_unsupported(
-        op, agent, FORM_POST)
-
-
-def test_oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupported(
-        op: Op, agent: httpx.Client) -> None:
-    basic_refusals.oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupported(
-        op, agent, FORM_POST)
-
-
-def test_oidcc_claims_essential(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_claims_essential(op, agent, FORM_POST)
-
-
-def test_oidcc_ensure_request_object_with_redirect_uri(op: Op, agent: httpx.Client) -> None:
-    basic_refusals.oidcc_ensure_request_object_with_redirect_uri(op, agent, FORM_POST)
-
-
-def test_oidcc_refresh_token(op: Op, agent: httpx.Client) -> None:
-    basic_refusals.oidcc_refresh_token(op, agent, FORM_POST)
-
-
-def test_oidcc_ensure_request_with_valid_pkce_succeeds(op: Op, agent: httpx.Client) -> None:
-    basic_happy.oidcc_ensure_request_with_valid_pkce_succeeds(op, agent, FORM_POST)
-
-
-# Every module of the plan has its test, under its own name.
-assert {"test_" + name.replace("-", "_") for name in MODULES} <= set(globals())
+# Every module of the plan is its own test, under its own name (the id), with form_post.
+@pytest.mark.parametrize("module", MODULES)
+def test_module(module: str, op: Op, agent: httpx.Client) -> None:
+    _module_test(module)(op, agent, FORM_POST)

@@ -139,10 +139,11 @@ class Authorization:
     def resume(self, request: Request[LoginStateT], txn_id: str, services: LoginServices,
                pages: Pages) -> Response:
         saved = SavedAuthorization.load(self._take(_SAVED, txn_id))
-        asked = self._restore(request, services, pages, saved)
+        if saved is None:
+            return pages.error(request, "expired")
+        asked = self._restore(request, services, pages, saved.params)
         if isinstance(asked, Response):
             return asked
-        assert saved is not None  # _restore() answered the error page otherwise
         try:
             params = validate_params(asked.oauth, self._id_token_claims, self._clock())
             session, user = self._signed_in(asked)
@@ -158,10 +159,11 @@ class Authorization:
     def decide_consent(self, request: Request[LoginStateT], txn_id: str, *, approve: bool,
                        services: LoginServices, pages: Pages) -> Response:
         saved = SavedConsent.load(self._take(_CONSENT_TXN, txn_id))
-        asked = self._restore(request, services, pages, saved)
+        if saved is None:
+            return pages.error(request, "expired")
+        asked = self._restore(request, services, pages, saved.params)
         if isinstance(asked, Response):
             return asked
-        assert saved is not None  # _restore() answered the error page otherwise
         try:
             params = validate_params(asked.oauth, self._id_token_claims, self._clock())
             session, user = self._signed_in(asked)
@@ -301,13 +303,11 @@ class Authorization:
         return response
 
     def _restore(self, request: Request[LoginStateT], services: LoginServices, pages: Pages,
-                 saved: SavedAuthorization | SavedConsent | None) -> Asked | Response:
-        """A saved request (taken: single use), re-checked against the clients as they are
-        now; or the error page."""
-        if saved is None:
-            return pages.error(request, "expired")
+                 saved: dict[str, Any]) -> Asked | Response:
+        """A saved request's parameters, re-checked against the clients as they are now; or
+        the error page."""
         oauth = StarletteOAuth2Request(HttpRequest.from_params(
-            self._issuer + "/authorize", saved.params))
+            self._issuer + "/authorize", saved))
         checked = self._client_and_redirect(oauth)
         if isinstance(checked, str):
             return pages.error(request, checked)
