@@ -34,6 +34,7 @@ from idp.store import StoreError
 from idp.web.access_log import AccessLogMiddleware
 from idp.web.errors import install_error_handlers
 from idp.web.headers import SecurityHeadersMiddleware
+from idp.web.proxies import ForwardedHeadersMiddleware
 from idp.web.templating import Templates
 
 __all__ = ["AppState", "create_app", "create_app_from_environment"]
@@ -89,9 +90,16 @@ def create_app(settings: Settings, services: Services | None = None, *,
         try:
             yield state
         finally:
-            backchannel.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await backchannel
+            # SIGTERM (graceful shutdown): let the delivery being sent finish, then stop; the
+            # pending ones stay in the store for another replica.
+            provider = app.state.services.oidc
+            provider.backchannel.stop()
+            done, _ = await asyncio.wait({backchannel},
+                                         timeout=provider.oidc.backchannel_timeout_s + 1)
+            if not done:
+                backchannel.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await backchannel
             if owned:
                 services.close()
 
@@ -111,6 +119,8 @@ def create_app(settings: Settings, services: Services | None = None, *,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.server.secure)
     app.add_middleware(AccessLogMiddleware)
+    # Outermost: every layer and route sees the client's address, not the proxy's.
+    app.add_middleware(ForwardedHeadersMiddleware, trusted_proxies=settings.server.trusted_proxies)
     install_error_handlers(app, templates)
     return app
 

@@ -121,8 +121,8 @@ def check_config(state: State) -> None:
 def serve(
     state: State, host: str | None, port: int | None, workers: int | None, dev: bool
 ) -> None:
-    """Run the identity provider (uvicorn)."""
-    import uvicorn  # only the server needs it
+    """Run the identity provider (uvicorn). SIGTERM stops it gracefully: see idp.serving."""
+    from idp.serving import serve as run_server  # only the server needs uvicorn
 
     if dev:
         os.environ["IDP_SERVER__DEV"] = "true"
@@ -142,14 +142,7 @@ def serve(
         os.environ["IDP_CONFIG"] = str(state.config)
     click.echo(f"Nidan listening on http://{host}:{port} (issuer {settings.server.issuer})",
                err=True)
-    uvicorn.run(
-        "idp.app:create_app_from_environment", factory=True, host=host, port=port,
-        workers=workers, log_level=settings.logging.level.lower(), server_header=False,
-        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
-        # Our own JSON logging (configured by the app factory): never a traceback; and our own
-        # access log, without query strings (they carry codes and hints).
-        log_config=None, access_log=False,
-    )
+    run_server(settings, host=host, port=port, workers=workers)
 
 
 # -- users --------------------------------------------------------------------------------

@@ -126,6 +126,38 @@ class ServerSettings(ConfigModel):
     # against this deployment. Lets the `conformance` method (a fixed code) load and shows a
     # "CONFORMANCE TEST MODE" banner on every page. NEVER on a deployment real people use.
     conformance: bool = False
+    # Addresses (IPs or CIDR networks) of the proxies in front of us whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; the client address is the right-most hop not in this
+    # list. Loopback only by default (a proxy on the same machine or pod). "*" trusts every
+    # peer, which lets anyone choose their address: dev mode only.
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1"])
+    # SIGTERM: seconds to finish requests in flight after the listener closes; requests still
+    # running then are cut off. Kubernetes' default grace period is 30 s: this leaves room for
+    # a preStop pause and the back-channel worker's stop (oidc.backchannel_timeout_s).
+    shutdown_timeout: int = Field(default=20, ge=0, le=3600)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry.strip() == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry.strip(), strict=True)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network such as 10.0.0.0/8 ({exc})"
+                ) from None
+        return [entry.strip() for entry in value]
+
+    @model_validator(mode="after")
+    def _wildcard_only_in_dev(self) -> ServerSettings:
+        if "*" in self.trusted_proxies and not self.dev:
+            raise ValueError(
+                "trusted_proxies: '*' (believe X-Forwarded-For from anyone) is allowed only in "
+                "dev mode; list the proxies' addresses or networks, e.g. [\"10.0.0.0/8\"]"
+            )
+        return self
 
     @field_validator("issuer")
     @classmethod
@@ -282,6 +314,10 @@ class OidcSettings(ConfigModel):
     # A new signing key is published in the JWKS this long before it signs anything, so
     # clients that cache our JWKS (max-age below) already know it when they first see it.
     key_prepublish_s: int = Field(default=3600, ge=0, le=30 * 24 * 3600)
+    # How often each replica re-reads the signing keys from the store, so a rotation made
+    # elsewhere (another replica, `idp keys rotate`) is published everywhere within it. Keep
+    # key_prepublish_s above this plus jwks_max_age_s.
+    key_refresh_s: float = Field(default=30.0, gt=0, le=3600)
     # How long clients may cache discovery and the JWKS (Cache-Control max-age).
     jwks_max_age_s: int = Field(default=300, ge=0, le=24 * 3600)
     # How long a person's consent to a client's scopes is remembered.

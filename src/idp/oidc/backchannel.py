@@ -15,8 +15,10 @@ that waited hours still carries a token the client accepts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Final
@@ -51,6 +53,8 @@ class BackchannelLogout:
         self._issuer = issuer
         self._settings = settings
         self._clock = clock
+        self._stopping = threading.Event()
+        self._wake: asyncio.Event | None = None
 
     def enqueue(self, *, sid: str, user_id: str, client_ids: Iterable[str]) -> int:
         """Queue a logout for every client of ``client_ids`` that asked for them."""
@@ -96,19 +100,32 @@ class BackchannelLogout:
         with httpx.Client(timeout=self._settings.backchannel_timeout_s,
                           follow_redirects=False) as http:
             for delivery_id in sorted(waiting):
+                if self._stopping.is_set():
+                    break  # shutting down: the rest stay in the store for any replica
                 delivered += self._attempt(delivery_id, http)
         return delivered
 
     async def run(self) -> None:
-        """The background task: deliver what is due, forever (cancelled at shutdown)."""
-        while True:
+        """The background task: deliver what is due until :meth:`stop`."""
+        self._wake = asyncio.Event()
+        while not self._stopping.is_set():
             try:
                 await run_in_threadpool(self.deliver_due)
             except StoreError as exc:  # the store is away for a while: try again later
                 logger.warning("back-channel logout: store unavailable: %s", type(exc).__name__)
             except Exception as exc:  # never let the loop die
                 logger.error("back-channel logout: unexpected %s", type(exc).__name__)
-            await asyncio.sleep(self._settings.backchannel_poll_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.backchannel_poll_s)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to end (from its event loop): the delivery being sent is finished,
+        within ``backchannel_timeout_s``; the others stay pending in the store, unclaimed, for
+        whichever replica looks next. A process killed mid-send loses nothing either: its
+        claim lapses and the delivery is sent again (same ``jti``)."""
+        self._stopping.set()
+        if self._wake is not None:
+            self._wake.set()
 
     # -- internals -----------------------------------------------------------------------
 

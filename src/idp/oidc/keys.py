@@ -35,8 +35,9 @@ __all__ = ["ALGORITHMS", "KeyInfo", "KeyRing", "SigningKeys"]
 ALGORITHMS: Final = ("RS256", "ES256")
 # NIST SP 800-57 Part 1 table 2: RSA-2048 gives 112-bit security, acceptable through 2030.
 RSA_BITS: Final = 2048
-# A replica re-reads the key record this often, so a rotation made elsewhere (another
-# replica, the CLI) is seen within it. key_prepublish_s should exceed it plus the JWKS max-age.
+# A replica re-reads the key record this often (default of oidc.key_refresh_s), so a rotation
+# made elsewhere (another replica, the CLI) is seen within it. key_prepublish_s should exceed
+# it plus the JWKS max-age.
 REFRESH_S: Final = 30.0
 RECORD_KEY: Final = "oidc-signing-keys"
 _MAX_CAS_ATTEMPTS: Final = 50
@@ -122,7 +123,9 @@ class SigningKeys:
         self, store: Store, data_keys: DataKeys, audit: Audit, *,
         clock: Callable[[], float] = time.time,
         longest_token_lifetime: Callable[[], float] = lambda: 3600.0,
+        refresh_s: float = REFRESH_S,
     ) -> None:
+        self._refresh_s = refresh_s
         self._store = store
         self._data_keys = data_keys
         self._audit = audit
@@ -141,7 +144,7 @@ class SigningKeys:
         """The current snapshot; re-reads the store when stale, creates keys on first use."""
         now = self._clock()
         ring = self._ring
-        if ring is not None and now - self._read_at < REFRESH_S and now < ring.valid_until:
+        if ring is not None and now - self._read_at < self._refresh_s and now < ring.valid_until:
             return ring
         with self._lock:
             raw = self._store.get(RECORD_KEY)
@@ -157,7 +160,7 @@ class SigningKeys:
         """True when :meth:`ring` would answer without touching the store (event-loop safe)."""
         now = self._clock()
         ring = self._ring
-        return ring is not None and now - self._read_at < REFRESH_S and now < ring.valid_until
+        return ring is not None and now - self._read_at < self._refresh_s and now < ring.valid_until
 
     def signing_key(self, alg: str) -> tuple[str, jwk.Key]:
         """``(kid, private key)`` of the current key for ``alg``, parsed once per process."""

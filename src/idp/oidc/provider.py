@@ -62,7 +62,8 @@ class OidcProvider:
         self.clients = Clients(store, audit, self.oidc.clients_file,
                                file_required=self.oidc.clients_file != default_file)
         self.keys = SigningKeys(store, DataKeys.from_settings(settings.secrets), audit,
-                                clock=clock, longest_token_lifetime=self.longest_token_lifetime)
+                                clock=clock, longest_token_lifetime=self.longest_token_lifetime,
+                                refresh_s=self.oidc.key_refresh_s)
         self.tokens = TokenStore(store, audit, clock)
         self.reader = TokenReader(self.issuer, self.keys, self.tokens)
         context = GrantContext(
