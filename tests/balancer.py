@@ -16,6 +16,7 @@ tests give clients distinct addresses with ``httpx.HTTPTransport(local_address="
 from __future__ import annotations
 
 import itertools
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -144,6 +145,8 @@ class Balancer:
                 # is never reused, and requests spread like separate clients'.
                 self._http = httpx.AsyncClient(
                     transport=httpx.AsyncHTTPTransport(local_address="127.0.0.1"),
+                    # A proxy keeps no cookies: one person's would go out with the next's.
+                    cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
                     limits=httpx.Limits(max_keepalive_connections=0),
                     timeout=self._timeout_s, follow_redirects=False)
                 await send({"type": "lifespan.startup.complete"})

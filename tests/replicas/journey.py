@@ -47,6 +47,7 @@ class Browser:
 
     deployment: Deployment
     local_address: str | None = None
+    base: str | None = None  # a replica's own address instead of the balancer's
     retries: int = 0
     asked_code: int = 0
     http: httpx.Client = field(init=False)
@@ -60,7 +61,7 @@ class Browser:
         self.http.close()
 
     def send(self, method: str, path: str, **options: Any) -> httpx.Response:
-        url = path if path.startswith("http") else self.deployment.url(path)
+        url = path if path.startswith("http") else (self.base or self.deployment.issuer) + path
         for attempt in range(RETRIES + 1):
             try:
                 response = self.http.request(method, url, **options)

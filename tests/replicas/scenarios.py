@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
+import os
+import re
+import subprocess
+import time
+from typing import Any
 
-from idp.login import ACR_2SV
-from tests.replicas.deployment import BYE, Deployment
+import httpx
+import pytest
+from joserfc import jwk, jwt
+
+from idp.login import ACR_2SV, ACR_TRUSTED_BROWSER
+from tests.oidc.helpers import form_with
+from tests.replicas.deployment import BYE, PASSWORD, Deployment
 from tests.replicas.journey import (
     Browser,
+    Refused,
     authorize,
     exchange,
     logout,
     query_of,
     refresh,
+    sign_in,
     tokens_of,
     userinfo,
     walk,
 )
+from tests.served import idp_command
 
 # Figures the tests measured, printed at the end of the run (pytest -s, or -rA).
 FIGURES: dict[str, object] = {}
@@ -58,5 +73,132 @@ def journey_hopping_replicas(dep: Deployment) -> None:
     assert browser.retries == 0
     assert set(hops) == set(range(len(dep.replicas)))
     assert all(a != b for a, b in itertools.pairwise(hops)), hops
-    FIGURES.setdefault("journeys", 0)
-    FIGURES["journeys"] = int(str(FIGURES["journeys"])) + 1
+    count("journeys")
+
+
+def count(name: str, amount: int = 1) -> None:
+    FIGURES[name] = int(str(FIGURES.get(name, 0))) + amount
+
+
+def trusted_browser_removed_on_one_is_refused_by_all(dep: Deployment) -> None:
+    """T1 on one replica, used on another, removed on a third: from that response on, every
+    replica asks this browser for a code."""
+    person = dep.person("trusting")
+    browser = Browser(dep, local_address="127.0.0.7")
+    try:
+        with dep.balancer.pinned(0):
+            first = sign_in(browser, person, trust=True)
+        assert browser.asked_code == 1
+        assert first.claims["acr"] == ACR_2SV
+        # The rough location is the browser's own address, not the balancer's.
+        [record] = dep.services.devices.list(person.user)
+        assert record.ip == "127.0.0.7"
+        with dep.balancer.pinned(1):
+            trusted = sign_in(browser, person, prompt="login")
+        assert browser.asked_code == 1, "the trusted browser stood in for the code"
+        assert trusted.claims["acr"] == ACR_TRUSTED_BROWSER
+        with dep.balancer.pinned(2):
+            page = browser.get("/account")
+            assert page.status_code == 200, page.text[:300]
+            fields = form_with(page.text, "/account/browsers/remove")
+            removed = browser.post("/account/browsers/remove", fields)
+            assert removed.status_code == 303
+            assert "browser_removed" in removed.headers["location"]
+        assert dep.services.devices.list(person.user) == []
+        # At once, on each of the others: the password is followed by the code.
+        with dep.balancer.pinned(0):
+            start, _verifier = authorize(browser, prompt="login")
+            with pytest.raises(Refused, match="no way around the code"):
+                walk(browser, person, start, skip_code=True)
+        assert browser.asked_code == 2
+        with dep.balancer.pinned(1):
+            again = sign_in(browser, person, prompt="login")
+        assert browser.asked_code == 3
+        assert again.claims["acr"] == ACR_2SV
+        assert "mfa" in again.claims["amr"]
+    finally:
+        browser.close()
+    count("journeys", 4)
+
+
+def replica_killed_mid_journey(dep: Deployment) -> None:
+    """kill -9 of the replica that took the password: the person goes on, on another one,
+    without noticing (the balancer stops sending there; the sign-in is in the store)."""
+    person = dep.person("survivor")
+    browser = Browser(dep)
+    try:
+        start, verifier = authorize(browser)
+        assert start.headers["location"].startswith("/login"), start.headers["location"]
+        page = browser.get(start.headers["location"])
+        fields = form_with(page.text, "/login")
+        fields.update(email=person.email, password=PASSWORD)
+        after_password = browser.post("/login", fields)
+        assert after_password.status_code == 303
+        victim = dep.balancer.routed[-1].replica
+        mark = len(dep.balancer.routed)
+        dep.replicas[victim].kill()
+        code = walk(browser, person, after_password)
+        tokens = exchange(browser, code, verifier)
+        assert {"otp", "mfa"} <= set(tokens.claims["amr"])
+        assert refresh(browser, tokens).status_code == 200
+    finally:
+        browser.close()
+    served_after = dep.balancer.replicas_since(mark)
+    assert served_after, "nothing was served after the kill"
+    assert victim not in served_after
+    assert len(set(served_after)) == len(dep.replicas) - 1
+    assert browser.retries == 0
+    count("journeys")
+
+
+def key_rotation_on_one_is_served_and_verified_by_all(dep: Deployment) -> None:
+    """`idp keys rotate` run beside one replica: within oidc.key_refresh_s every replica
+    publishes the new keys; once they activate, tokens signed by any replica verify against
+    every replica's JWKS and are accepted by every replica's userinfo."""
+    prepublish_s = 3
+    rotated = subprocess.run(
+        [*idp_command(), "--config", str(dep.config), "keys", "rotate",
+         "--prepublish-s", str(prepublish_s)],
+        cwd=dep.replicas[0].log_path.parent, capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("IDP_")}, check=False)
+    assert rotated.returncode == 0, rotated.stderr
+    started = time.monotonic()
+    new_kids = set(re.findall(r"key (\S+): published now", rotated.stdout))
+    assert len(new_kids) == 2, rotated.stdout  # RS256 and ES256
+    live = [dep.replicas[index] for index in dep.alive()]
+    deadline = started + 30
+    for replica in live:
+        while not new_kids <= _kids(replica.url("/jwks.json")):
+            assert time.monotonic() < deadline, f"{replica.name} never published the new keys"
+            time.sleep(0.2)
+    FIGURES["key rotation published by all replicas within (s)"] = round(
+        time.monotonic() - started, 1)
+    time.sleep(max(0.0, started + prepublish_s + 0.5 - time.monotonic()))
+    person = dep.person("rotation")
+    browser = Browser(dep)
+    try:
+        tokens = sign_in(browser, person)
+        kid = header_of(tokens.id_token)["kid"]
+        assert kid in new_kids, "the new key does not sign"
+        for replica in live:
+            keys = jwk.KeySet.import_key_set(httpx.get(replica.url("/jwks.json")).json())
+            claims = jwt.decode(tokens.id_token, keys, algorithms=["RS256", "ES256"]).claims
+            assert claims["sub"] == person.user.id
+            seen = Browser(dep, base=replica.base)
+            try:
+                assert userinfo(seen, tokens).status_code == 200
+            finally:
+                seen.close()
+    finally:
+        browser.close()
+    count("journeys")
+
+
+def _kids(url: str) -> set[str]:
+    return {key["kid"] for key in httpx.get(url, timeout=10).json()["keys"]}
+
+
+def header_of(token: str) -> dict[str, Any]:
+    head = token.split(".")[0]
+    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    return data

@@ -12,3 +12,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 def test_a_journey_hops_replicas_at_every_request(standalone: Deployment) -> None:
     scenarios.journey_hopping_replicas(standalone)
+
+
+def test_a_trusted_browser_removed_on_one_replica_is_refused_by_the_others(
+        standalone: Deployment) -> None:
+    scenarios.trusted_browser_removed_on_one_is_refused_by_all(standalone)
+
+
+def test_a_key_rotation_on_one_replica_is_served_and_verified_by_all(
+        standalone: Deployment) -> None:
+    scenarios.key_rotation_on_one_is_served_and_verified_by_all(standalone)
+
+
+def test_kill_9_of_a_replica_mid_journey_the_person_goes_on(standalone: Deployment) -> None:
+    """Last in the module: one replica stays dead."""
+    scenarios.replica_killed_mid_journey(standalone)
