@@ -16,12 +16,12 @@ tests give clients distinct addresses with ``httpx.HTTPTransport(local_address="
 from __future__ import annotations
 
 import itertools
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Self
 
