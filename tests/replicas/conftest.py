@@ -1,5 +1,6 @@
 """Fixtures of the multi-replica tests: a deployment on standalone Redis and one on Sentinel,
-each made once per module (starting six worker processes is the slow part)."""
+each made once (starting six worker processes is the slow part): the standalone one serves
+test_shutdown.py and test_standalone.py, whose last test kills a replica."""
 
 from __future__ import annotations
 
@@ -8,10 +9,19 @@ from collections.abc import Iterator
 import pytest
 
 from tests.redis_servers import RedisSentinelSet, RedisStandalone
+from tests.replicas import scenarios
 from tests.replicas.deployment import Deployment, deployment
 
 
-@pytest.fixture(scope="module")
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures the multi-replica tests measured (journeys, failover, shutdown)."""
+    if scenarios.FIGURES:
+        terminalreporter.section("multi-replica figures")
+        for name, value in scenarios.FIGURES.items():
+            terminalreporter.line(f"{name}: {value}")
+
+
+@pytest.fixture(scope="package")
 def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     tmp = tmp_path_factory.mktemp("standalone")
     with RedisStandalone() as server, deployment("standalone", tmp, server.url) as dep:

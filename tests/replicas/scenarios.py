@@ -17,7 +17,7 @@ from joserfc import jwk, jwt
 
 from idp.login import ACR_2SV, ACR_TRUSTED_BROWSER
 from tests.oidc.helpers import form_with
-from tests.replicas.deployment import BYE, PASSWORD, Deployment
+from tests.replicas.deployment import BYE, PASSWORD, PER_IP_PER_MINUTE, Deployment
 from tests.replicas.journey import (
     Browser,
     Refused,
@@ -202,3 +202,87 @@ def header_of(token: str) -> dict[str, Any]:
     head = token.split(".")[0]
     data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
     return data
+
+
+def password_attempt(browser: Browser, email: str, password: str,
+                     headers: list[tuple[str, str]] | None = None) -> httpx.Response:
+    """Open the sign-in from a client's /authorize and send one password."""
+    start, _verifier = authorize(browser)
+    assert start.headers["location"].startswith("/login"), start.headers["location"]
+    page = browser.send("GET", start.headers["location"], headers=headers)
+    fields = form_with(page.text, "/login")
+    fields.update(email=email, password=password)
+    return browser.post("/login", fields, headers=headers)
+
+
+# (the connecting peer, the X-Forwarded-For headers it sends, the address the replica uses)
+FORWARDED_CASES: list[tuple[str, list[str], str]] = [
+    # Not a trusted proxy: whatever it claims is ignored.
+    ("127.0.0.9", ["203.0.113.7"], "127.0.0.9"),
+    # The proxy appended the client; what the client wrote itself (left) is ignored.
+    ("127.0.0.1", ["198.51.100.1, 203.0.113.7"], "203.0.113.7"),
+    # A chain of trusted proxies (10.0.0.0/8) between the client and the last one.
+    ("127.0.0.1", ["198.51.100.1, 203.0.113.8, 10.1.2.3, 10.4.5.6"], "203.0.113.8"),
+    # Several headers are one list, in order.
+    ("127.0.0.1", ["198.51.100.1", "203.0.113.9, 10.1.2.3"], "203.0.113.9"),
+    # Every hop trusted: the farthest one.
+    ("127.0.0.1", ["10.9.9.9, 10.1.1.1"], "10.9.9.9"),
+    # Ports and IPv6 spellings: one normalised address.
+    ("127.0.0.1", ["[2001:DB8::1]:443"], "2001:db8::1"),
+    ("127.0.0.1", ["203.0.113.10:4711"], "203.0.113.10"),
+    # Malformed: nothing beyond a hop that is no address is believed.
+    ("127.0.0.1", ["203.0.113.11, garbage"], "127.0.0.1"),
+    ("127.0.0.1", ["203.0.113.12, not-an-ip, 10.1.2.3"], "10.1.2.3"),
+    ("127.0.0.1", [", , ,"], "127.0.0.1"),
+    ("127.0.0.1", ["198.51.100.2, " * 400 + "203.0.113.13"], "203.0.113.13"),
+]
+
+
+def forwarded_for_is_believed_only_from_trusted_proxies(dep: Deployment) -> None:
+    """Straight to one replica over real HTTP, from chosen client addresses: the address in
+    the audit event of a wrong password is what the rules say it is."""
+    replica = dep.replicas[0]
+    for index, (peer, forwarded, expected) in enumerate(FORWARDED_CASES):
+        browser = Browser(dep, local_address=peer, base=replica.base)
+        headers = [("X-Forwarded-For", value) for value in forwarded]
+        try:
+            before = len(replica.audit_events("login.password.failed"))
+            refused = password_attempt(browser, f"nobody-xff-{index}@example.com", "wrong-pass",
+                                       headers)
+        finally:
+            browser.close()
+        assert refused.status_code in (400, 401), refused.status_code
+        events = replica.audit_events("login.password.failed")
+        assert len(events) == before + 1
+        assert events[-1]["ip"] == expected, (peer, forwarded[0][:80], events[-1]["ip"])
+
+
+def per_ip_limits_use_each_clients_own_address(dep: Deployment) -> None:
+    """S4 per address behind the balancer: wrong passwords from 127.0.0.21 stop that address,
+    even with the right password, and nobody else (127.0.0.22 signs in at once)."""
+    person = dep.person("limited")
+    guesser = Browser(dep, local_address="127.0.0.21")
+    neighbour = Browser(dep, local_address="127.0.0.22")
+    try:
+        for attempt in range(PER_IP_PER_MINUTE):
+            refused = password_attempt(guesser, f"nobody-{attempt}@example.com", "wrong-pass")
+            assert refused.status_code in (400, 401), refused.status_code
+        stopped = password_attempt(guesser, person.email, PASSWORD)
+        assert stopped.status_code == 429
+        assert "location" not in stopped.headers
+        tokens = sign_in(neighbour, person)
+        assert "mfa" in tokens.claims["amr"]
+    finally:
+        guesser.close()
+        neighbour.close()
+    events = [event for replica in dep.replicas if replica.alive()
+              for event in replica.audit_events()]
+    failed = [e["ip"] for e in events if e["event"] == "login.password.failed"
+              and str(e.get("ip", "")).startswith("127.0.0.2")]
+    assert failed == ["127.0.0.21"] * PER_IP_PER_MINUTE
+    throttled = [e for e in events if e["event"] == "login.throttled" and e["kind"] == "ip"]
+    assert [e["ip"] for e in throttled] == ["127.0.0.21"]
+    succeeded = [e["ip"] for e in events if e["event"] == "login.password.succeeded"
+                 and e.get("user_id") == person.user.id]
+    assert succeeded == ["127.0.0.22"]
+    count("journeys")

@@ -24,6 +24,14 @@ def test_a_key_rotation_on_one_replica_is_served_and_verified_by_all(
     scenarios.key_rotation_on_one_is_served_and_verified_by_all(standalone)
 
 
+def test_forwarded_for_is_believed_only_from_trusted_proxies(standalone: Deployment) -> None:
+    scenarios.forwarded_for_is_believed_only_from_trusted_proxies(standalone)
+
+
+def test_per_ip_limits_count_each_client_behind_the_balancer(standalone: Deployment) -> None:
+    scenarios.per_ip_limits_use_each_clients_own_address(standalone)
+
+
 def test_kill_9_of_a_replica_mid_journey_the_person_goes_on(standalone: Deployment) -> None:
     """Last in the module: one replica stays dead."""
     scenarios.replica_killed_mid_journey(standalone)
