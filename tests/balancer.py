@@ -119,8 +119,12 @@ class Balancer:
                 response = await self._http.send(request, stream=True)
             except httpx.ConnectError:
                 continue  # down: as a health-checked load balancer would, try the next one
+            except httpx.HTTPError:
+                break  # it took the request and failed: not sent again (it may have acted)
             try:
                 content = b"".join([chunk async for chunk in response.aiter_raw()])
+            except httpx.HTTPError:
+                break
             finally:
                 await response.aclose()
             with self._lock:

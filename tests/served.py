@@ -154,6 +154,15 @@ class Served:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+        # The workers are not our children: wait until the kernel has them gone (and with
+        # them the listening socket), as it would be for a lost node.
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.01)
 
     def wait(self, timeout: float = STOP_TIMEOUT_S) -> int:
         return self.process.wait(timeout)

@@ -189,6 +189,14 @@ class StoreSettings(ConfigModel):
     # Retries on connection errors, with exponential backoff: rides out a Sentinel failover.
     retries: int = Field(default=5, ge=0, le=20)
     max_connections: int = Field(default=64, ge=1, le=10_000)
+    # Redis replicates asynchronously: a write confirmed by the master can vanish in a
+    # failover (and the old master keeps accepting writes until Sentinel demotes it). With
+    # wait_replicas = N a write counts as done only once N replicas have it (Redis WAIT,
+    # within wait_timeout_ms; else it is retried, then fails): nothing confirmed to a person
+    # is lost. The price: writes fail while fewer than N replicas are in sync. For
+    # redis:// and redis+sentinel:// (1 with Sentinel); not for Cluster.
+    wait_replicas: int = Field(default=0, ge=0, le=10)
+    wait_timeout_ms: int = Field(default=500, ge=1, le=60_000)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
 
     @field_validator("url")

@@ -38,6 +38,8 @@ def sentinels() -> Iterator[RedisSentinelSet]:
 @pytest.fixture(scope="module")
 def sentinel(tmp_path_factory: pytest.TempPathFactory,
              sentinels: RedisSentinelSet) -> Iterator[Deployment]:
-    with deployment("sentinel", tmp_path_factory.mktemp("sentinel"), sentinels.url) as dep:
+    # A write is confirmed once the replica has it: a failover loses nothing confirmed.
+    tmp = tmp_path_factory.mktemp("sentinel")
+    with deployment("sentinel", tmp, sentinels.url, store={"wait_replicas": 1}) as dep:
         dep.add_client("rp")
         yield dep

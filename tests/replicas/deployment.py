@@ -135,10 +135,12 @@ class Deployment:
 
 
 @contextmanager
-def deployment(kind: str, tmp: Path, store_url: str) -> Iterator[Deployment]:
+def deployment(kind: str, tmp: Path, store_url: str, **extra: dict[str, Any]
+               ) -> Iterator[Deployment]:
     ports = [free_port() for _ in range(REPLICAS)]
     balancer = Balancer([f"http://127.0.0.1:{port}" for port in ports])
-    config = write_config(tmp / "idp.toml", replica_config(tmp, store_url, balancer.base))
+    config = write_config(tmp / "idp.toml",
+                          replica_config(tmp, store_url, balancer.base, **extra))
     settings = load_settings(config)
     services = build_services(settings)
     services.oidc.keys.ring()  # the first signing keys, made once before the replicas race

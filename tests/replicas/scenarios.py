@@ -8,7 +8,11 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -17,10 +21,11 @@ from joserfc import jwk, jwt
 
 from idp.login import ACR_2SV, ACR_TRUSTED_BROWSER
 from tests.oidc.helpers import form_with
-from tests.replicas.deployment import BYE, PASSWORD, PER_IP_PER_MINUTE, Deployment
+from tests.replicas.deployment import BYE, PASSWORD, PER_IP_PER_MINUTE, REDIRECT, Deployment
 from tests.replicas.journey import (
     Browser,
     Refused,
+    Tokens,
     authorize,
     exchange,
     logout,
@@ -35,6 +40,7 @@ from tests.served import idp_command
 
 # Figures the tests measured, printed at the end of the run (pytest -s, or -rA).
 FIGURES: dict[str, object] = {}
+LOST_DETAILS: list[object] = []
 
 
 def journey_hopping_replicas(dep: Deployment) -> None:
@@ -286,3 +292,92 @@ def per_ip_limits_use_each_clients_own_address(dep: Deployment) -> None:
                  and e.get("user_id") == person.user.id]
     assert succeeded == ["127.0.0.22"]
     count("journeys")
+
+
+@dataclass
+class Crowd:
+    """What happened to the concurrent sign-ins of :func:`failover_mid_sign_ins`."""
+
+    completed: dict[int, tuple[Browser, Tokens]] = field(default_factory=dict)
+    restarted: int = 0
+    gave_up: list[str] = field(default_factory=list)
+    attackers_stopped: int = 0
+    attacker_codes: int = 0
+
+
+def failover_mid_sign_ins(dep: Deployment, failover: Callable[[], None], *,
+                          people: int = 50, attackers_every: int = 10) -> Crowd:
+    """``people`` sign-ins at once through the balancer; when about half of their requests
+    have been served, ``failover()`` (a Sentinel failover). A sign-in may be asked to retry
+    (a 5xx page, a dropped connection: the browser reloads) or to start again; every tenth
+    person knows only the password and tries to get a code without the second factor."""
+    crowd = Crowd()
+    lock = threading.Lock()
+    persons = [dep.person("crowd") for _ in range(people)]
+    first = len(dep.balancer.routed)
+    halfway = first + people * 4  # a sign-in with consent and token is about 8 requests
+    failed_over = threading.Event()
+
+    def trigger() -> None:
+        deadline = time.monotonic() + 120
+        while len(dep.balancer.routed) < halfway and time.monotonic() < deadline:
+            time.sleep(0.02)
+        failover()
+        failed_over.set()
+
+    def one(index: int) -> None:
+        person = persons[index]
+        browser = Browser(dep)
+        if index % attackers_every == 0:
+            start, _verifier = authorize(browser)
+            try:
+                code = walk(browser, person, start, skip_code=True)
+            except Refused:
+                with lock:
+                    crowd.attackers_stopped += 1
+            else:
+                with lock:
+                    crowd.attacker_codes += 1 if code else 0
+            browser.close()
+            return
+        for _attempt in range(3):
+            try:
+                tokens = sign_in(browser, person)
+            except Refused as exc:
+                with lock:
+                    crowd.restarted += 1
+                last = str(exc)
+                continue
+            with lock:
+                crowd.completed[index] = (browser, tokens)
+            return
+        with lock:
+            crowd.gave_up.append(last)
+
+    trigger_thread = threading.Thread(target=trigger, daemon=True)
+    trigger_thread.start()
+    with ThreadPoolExecutor(max_workers=people) as pool:
+        list(pool.map(one, range(people)))
+    trigger_thread.join(timeout=120)
+    assert failed_over.is_set(), "the failover did not happen during the sign-ins"
+    return crowd
+
+
+def nothing_confirmed_is_lost(dep: Deployment, crowd: Crowd) -> int:
+    """After the failover: every completed sign-in's session still signs the person in
+    without a password, and its refresh token and access token still work. Returns how many
+    did not (lost)."""
+    lost = 0
+    for browser, tokens in crowd.completed.values():
+        again, _verifier = authorize(browser)
+        session_kept = (again.status_code == 303
+                        and again.headers["location"].startswith(REDIRECT)
+                        and "code" in query_of(again.headers["location"]))
+        refreshed = refresh(browser, tokens)
+        info = userinfo(browser, tokens)
+        if not (session_kept and refreshed.status_code == 200 and info.status_code == 200):
+            lost += 1
+            LOST_DETAILS.append((again.status_code, again.headers.get("location", "")[:60],
+                                 refreshed.text[:100], info.status_code))
+        browser.close()
+    return lost

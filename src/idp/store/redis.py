@@ -19,6 +19,7 @@ from __future__ import annotations
 import builtins
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -261,10 +262,15 @@ class RedisStore(Store):
     """
 
     def __init__(
-        self, connect: Callable[[], tuple[Client, Closers]], *, prefix: str, where: str
+        self, connect: Callable[[], tuple[Client, Closers]], *, prefix: str, where: str,
+        wait_replicas: int = 0, wait_timeout_ms: int = 500, retries: int = 5,
     ) -> None:
         self._connect = connect
         self._prefix = prefix
+        self._where = where
+        self._wait_replicas = wait_replicas
+        self._wait_timeout_ms = wait_timeout_ms
+        self._retries = retries
         self._errors = _Errors(where)
         self._lock = threading.Lock()
         self._conn: _Connection | None = None
@@ -273,7 +279,12 @@ class RedisStore(Store):
     @classmethod
     def from_settings(cls, settings: StoreSettings) -> RedisStore:
         url = parse_redis_url(settings.url)
-        return cls(lambda: _connect(url, settings), prefix=settings.prefix, where=url.where)
+        if settings.wait_replicas and url.kind == "cluster":
+            raise StoreError("store.wait_replicas: not for Redis Cluster (redis:// and "
+                             "redis+sentinel:// only)")
+        return cls(lambda: _connect(url, settings), prefix=settings.prefix, where=url.where,
+                   wait_replicas=settings.wait_replicas,
+                   wait_timeout_ms=settings.wait_timeout_ms, retries=settings.retries)
 
     @property
     def _c(self) -> _Connection:
@@ -295,6 +306,29 @@ class RedisStore(Store):
     def _k(self, key: str) -> str:
         return self._prefix + key
 
+    def _write(self, command: Callable[[Any], Any]) -> Any:
+        """Run one write command (``command(client)``); with ``wait_replicas``, in a pipeline
+        with ``WAIT`` on the same connection, answered only once enough replicas have it.
+        Not replicated in time (a replica lagging, or an old master that Sentinel has not
+        demoted yet): sent again, with backoff; after the retries, :class:`StoreUnavailable`.
+        """
+        if not self._wait_replicas:
+            return command(self._c.client)
+        backoff = EqualJitterBackoff(cap=RETRY_CAP_S, base=RETRY_BASE_S)
+        for attempt in range(self._retries + 1):
+            # Connection errors and READONLY are retried inside, as for every command.
+            pipe = self._c.client.pipeline(transaction=False)
+            command(pipe)
+            pipe.execute_command("WAIT", self._wait_replicas, self._wait_timeout_ms)
+            result, acked = pipe.execute()
+            if int(acked) >= self._wait_replicas:
+                return result
+            if attempt < self._retries:
+                time.sleep(backoff.compute(attempt + 1))
+        raise StoreUnavailable(
+            f"redis at {self._where}: writes reach fewer than store.wait_replicas "
+            f"({self._wait_replicas}) replicas")
+
     def get(self, key: str) -> bytes | None:
         with self._errors:
             return _bytes(self._c.client.get(self._k(key)))
@@ -302,25 +336,26 @@ class RedisStore(Store):
     def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         px = _ms(ttl)
         with self._errors:
-            self._c.client.set(self._k(key), bytes(value), px=px)
+            self._write(lambda c: c.set(self._k(key), bytes(value), px=px))
 
     def delete(self, key: str) -> bool:
         with self._errors:
-            return bool(self._c.client.delete(self._k(key)))
+            return bool(self._write(lambda c: c.delete(self._k(key))))
 
     def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
         px = _ms(ttl)
         with self._errors:
-            return bool(self._c.client.set(self._k(key), bytes(value), nx=True, px=px))
+            return bool(self._write(lambda c: c.set(self._k(key), bytes(value), nx=True, px=px)))
 
     def take(self, key: str) -> bytes | None:
         with self._errors:
-            return _bytes(self._c.client.getdel(self._k(key)))
+            return _bytes(self._write(lambda c: c.getdel(self._k(key))))
 
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         args = [int(amount), _ms(ttl) or ""]
         with self._errors:
-            return int(self._c.incr(keys=[self._k(key)], args=args))
+            return int(self._write(lambda c: self._c.incr(keys=[self._k(key)], args=args,
+                                                          client=c)))
 
     def cas(
         self, key: str, expected: bytes | None, new: bytes | None, ttl: float | None = None
@@ -333,7 +368,8 @@ class RedisStore(Store):
             "" if new is None else _ms(ttl) or "",
         ]
         with self._errors:
-            return bool(self._c.cas(keys=[self._k(key)], args=args))
+            return bool(self._write(lambda c: self._c.cas(keys=[self._k(key)], args=args,
+                                                          client=c)))
 
     def ttl(self, key: str) -> float | None:
         with self._errors:
@@ -345,13 +381,14 @@ class RedisStore(Store):
         if args == [""]:
             return 0
         with self._errors:
-            return int(self._c.sadd(keys=[self._k(key)], args=args))
+            return int(self._write(lambda c: self._c.sadd(keys=[self._k(key)], args=args,
+                                                          client=c)))
 
     def srem(self, key: str, *members: str) -> int:
         if not members:
             return 0
         with self._errors:
-            return int(self._c.client.srem(self._k(key), *members))
+            return int(self._write(lambda c: c.srem(self._k(key), *members)))
 
     def smembers(self, key: str) -> builtins.set[str]:
         with self._errors:
