@@ -92,7 +92,7 @@ def create_app(settings: Settings, services: Services | None = None, *,
         finally:
             # SIGTERM (graceful shutdown): let the delivery being sent finish, then stop; the
             # pending ones stay in the store for another replica.
-            provider = app.state.services.oidc
+            provider = services.oidc
             provider.backchannel.stop()
             done, _ = await asyncio.wait({backchannel},
                                          timeout=provider.oidc.backchannel_timeout_s + 1)

@@ -17,10 +17,10 @@ from typing import Any
 
 import pyotp
 
-from idp.accounts import User
-from idp.app import Services, build_services, method_user
 from idp.oidc.clients import ClientConfig, hash_secret, new_secret
+from idp.services import Services, build_services
 from idp.settings import Settings, load_settings
+from idp.users import User, method_user
 from tests.balancer import Balancer
 from tests.conftest import FAST_PASSWORDS, TEST_DATA_KEY
 from tests.redis_servers import free_port
