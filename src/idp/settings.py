@@ -132,8 +132,8 @@ class ServerSettings(ConfigModel):
     # peer, which lets anyone choose their address: dev mode only.
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1"])
     # SIGTERM: seconds to finish requests in flight after the listener closes; requests still
-    # running then are cut off. Kubernetes' default grace period is 30 s: this leaves room for
-    # a preStop pause and the back-channel worker's stop (oidc.backchannel_timeout_s).
+    # running then are cut off. Long enough for a sign-in whose SMS gateway is slow; the pod's
+    # grace period must exceed it + oidc.backchannel_timeout_s + 1 s + any preStop pause.
     shutdown_timeout: int = Field(default=20, ge=0, le=3600)
 
     @field_validator("trusted_proxies")
