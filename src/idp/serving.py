@@ -31,10 +31,10 @@ from uvicorn.supervisors import Multiprocess
 from idp.observability import configure_logging
 from idp.settings import Settings
 
-__all__ = ["exit_bound_s", "serve"]
+__all__ = ["KILL_MARGIN_S", "exit_bound_s", "serve"]
 
 APP: Final = "idp.app:create_app_from_environment"
-_KILL_MARGIN_S: Final = 2.0
+KILL_MARGIN_S: Final = 2.0
 WORKER_HEALTHCHECK_S: Final = 30
 
 
@@ -86,7 +86,7 @@ class _Supervisor(Multiprocess):
         super().terminate_all()
 
     def join_all(self) -> None:
-        deadline = time.monotonic() + self._bound_s + _KILL_MARGIN_S
+        deadline = time.monotonic() + self._bound_s + KILL_MARGIN_S
         for process in self.processes:
             process.process.join(max(0.0, deadline - time.monotonic()))
             if process.process.exitcode is None and process.pid is not None:
