@@ -139,7 +139,7 @@ def replica_killed_mid_journey(dep: Deployment) -> None:
         fields = form_with(page.text, "/login")
         fields.update(email=person.email, password=PASSWORD)
         after_password = browser.post("/login", fields)
-        assert after_password.status_code == 303
+        assert after_password.status_code == 303, after_password.text[:300]
         victim = dep.balancer.routed[-1].replica
         mark = len(dep.balancer.routed)
         dep.replicas[victim].kill()
@@ -151,9 +151,9 @@ def replica_killed_mid_journey(dep: Deployment) -> None:
         browser.close()
     served_after = dep.balancer.replicas_since(mark)
     assert served_after, "nothing was served after the kill"
-    assert victim not in served_after
-    assert len(set(served_after)) == len(dep.replicas) - 1
-    assert browser.retries == 0
+    assert victim not in served_after, served_after
+    assert len(set(served_after)) == len(dep.replicas) - 1, served_after
+    assert browser.retries == 0, dep.balancer.routed[mark:]
     count("journeys")
 
 
@@ -300,6 +300,7 @@ class Crowd:
 
     completed: dict[int, tuple[Browser, Tokens]] = field(default_factory=dict)
     restarted: int = 0
+    restart_reasons: list[str] = field(default_factory=list)
     gave_up: list[str] = field(default_factory=list)
     attackers_stopped: int = 0
     attacker_codes: int = 0
@@ -340,17 +341,19 @@ def failover_mid_sign_ins(dep: Deployment, failover: Callable[[], None], *,
                     crowd.attacker_codes += 1 if code else 0
             browser.close()
             return
-        for _attempt in range(3):
+        for _attempt in range(4):
             try:
                 tokens = sign_in(browser, person)
             except Refused as exc:
+                last = str(exc)[:160]
                 with lock:
                     crowd.restarted += 1
-                last = str(exc)
+                    crowd.restart_reasons.append(last)
                 continue
             with lock:
                 crowd.completed[index] = (browser, tokens)
             return
+        browser.close()
         with lock:
             crowd.gave_up.append(last)
 

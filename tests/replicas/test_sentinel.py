@@ -38,7 +38,7 @@ def test_a_failover_in_the_middle_of_50_sign_ins_loses_nothing_confirmed(
         assert tokens.claims["acr"] == ACR_2SV
         assert {"pwd", "otp", "mfa"} <= set(tokens.claims["amr"])
     # Every honest sign-in got through (retrying or starting again at worst)...
-    assert crowd.gave_up == []
+    assert crowd.gave_up == [], crowd.restart_reasons
     assert len(crowd.completed) == 45
     # ...and what was confirmed to them survived the failover.
     lost = scenarios.nothing_confirmed_is_lost(sentinel, crowd)
@@ -47,6 +47,7 @@ def test_a_failover_in_the_middle_of_50_sign_ins_loses_nothing_confirmed(
         "failover: sign-ins completed": len(crowd.completed),
         "failover: requests retried": retried,
         "failover: sign-ins started again": crowd.restarted,
+        "failover: why they started again": sorted(set(crowd.restart_reasons))[:3],
         "failover: attackers with only the password stopped": crowd.attackers_stopped,
         "failover: sign-ins lost": lost,
         "failover: 50 sign-ins took (s)": round(elapsed, 1),
