@@ -320,7 +320,7 @@ def failover_mid_sign_ins(dep: Deployment, failover: Callable[[], None], *,
     failed_over = threading.Event()
 
     def trigger() -> None:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 100
         while len(dep.balancer.routed) < halfway and time.monotonic() < deadline:
             time.sleep(0.02)
         failover()
@@ -361,7 +361,7 @@ def failover_mid_sign_ins(dep: Deployment, failover: Callable[[], None], *,
     trigger_thread.start()
     with ThreadPoolExecutor(max_workers=people) as pool:
         list(pool.map(one, range(people)))
-    trigger_thread.join(timeout=120)
+    trigger_thread.join(timeout=200)
     assert failed_over.is_set(), "the failover did not happen during the sign-ins"
     return crowd
 
