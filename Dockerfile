@@ -2,11 +2,12 @@
 # Nidan's container image, on uv's documented multi-stage pattern: the build stage resolves
 # exactly uv.lock into a virtual environment (no dev tools, no editable installs, bytecode
 # compiled at build time); the runtime stage gets that environment and nothing else.
-# Build:  podman build -t nidan:0.1.0 .     (docs/deploy.md)
+# Build:  podman build --build-arg REVISION=$(git rev-parse HEAD) -t nidan:0.1.0 .
 # tests/deploy/test_dockerfile.py checks this file and rehearses its install commands.
 
-ARG PYTHON_IMAGE=docker.io/library/python:3.11.14-slim-bookworm
-ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
+# Pinned by version (override both to build from a mirror); uv's image is astral/uv.
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+ARG UV_IMAGE=astral/uv:0.13.9
 
 FROM ${UV_IMAGE} AS uv
 
@@ -32,11 +33,12 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG VERSION=0.1.0
+ARG REVISION=unknown
 LABEL org.opencontainers.image.title="Nidan" \
       org.opencontainers.image.description="An OpenID Connect identity provider that never issues a token without a second factor." \
       org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.source="https://github.com/nidan-idp/nidan" \
       org.opencontainers.image.documentation="docs/deploy.md"
 # The data directory (SQLite, one replica) is the only place besides /tmp that is written.
 RUN mkdir -p /var/lib/nidan /etc/nidan && chown 65532:65532 /var/lib/nidan
