@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+helm_python: Any
 try:  # the ``chart`` dependency group (scripts/test syncs it)
-    import helm_python
+    helm_python = importlib.import_module("helm_python")
     import yaml
 except ImportError:  # pragma: no cover - only without the group
     helm_python = None

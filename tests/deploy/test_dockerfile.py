@@ -176,7 +176,8 @@ def payload() -> Path:
     build = _stages()["build"]
     # The machine's environment (its proxy and certificate settings reach PyPI), less the
     # test run's own virtual environment, then the stage's ENV with /app moved here.
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+    dropped = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env |= {k: v.replace("/app", str(app)) for k, v in _env(build).items()}
     # The image's Python lives in a system directory anyone may read; so must this one (uid
     # 65532 runs it): Debian's, not a Python under root's home.
@@ -201,7 +202,8 @@ def test_payload_is_installed_not_linked_and_compiled(payload: Path) -> None:
     assert list((site / "idp").glob("__pycache__/*.pyc")), "bytecode was not compiled"
     for plugin in ("idp_totp", "idp_sms", "idp_voice"):
         assert list(site.glob(f"{plugin}*")) or list(site.glob("nidan_*")), plugin
-    assert not list(site.glob("pytest*")) and not list(site.glob("mypy*")), "dev tools inside"
+    assert not list(site.glob("pytest*")), "dev tools inside"
+    assert not list(site.glob("mypy*")), "dev tools inside"
 
 
 def test_payload_serves_from_a_read_only_root(payload: Path, tmp_path: Path) -> None:
@@ -242,13 +244,15 @@ def test_payload_serves_from_a_read_only_root(payload: Path, tmp_path: Path) -> 
             except httpx.TransportError:
                 time.sleep(0.3)
         output = (tmp_path / "serve.log").read_text(errors="replace")
-        assert health is not None and health.status_code == 200, output[-3000:]
+        assert health is not None, output[-3000:]
+        assert health.status_code == 200, output[-3000:]
         assert health.json() == {"status": "ok"}
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
         meta = httpx.get(f"http://127.0.0.1:{port}/.well-known/openid-configuration", timeout=5)
         assert meta.json()["issuer"] == f"http://127.0.0.1:{port}"
-        assert "Read-only file system" not in output and "Traceback" not in output
+        assert "Read-only file system" not in output
+        assert "Traceback" not in output
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.chart import idp_toml, CHART, load_values, manifests, of_kind, one, render
+from tests.deploy.chart import CHART, idp_toml, load_values, manifests, of_kind, one, render
 
 CI = CHART / "ci"
 
@@ -18,7 +18,8 @@ def test_ingress_serves_the_issuer_host(renders: Any) -> None:
     ingress = one(objects, "Ingress")
     assert [r["host"] for r in ingress["spec"]["rules"]] == ["id.example.com"]
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-    assert backend == {"name": one(objects, "Service")["metadata"]["name"], "port": {"name": "http"}}
+    service = one(objects, "Service")["metadata"]["name"]
+    assert backend == {"name": service, "port": {"name": "http"}}
     assert ingress["spec"]["tls"][0]["hosts"] == ["id.example.com"]
     assert not of_kind(objects, "HTTPRoute")
 
@@ -54,8 +55,8 @@ def test_network_policy_for_sentinel(renders: Any) -> None:
     policy = _policy(CI / "sentinel-ingress-values.yaml", renders)
     [http] = policy["ingress"]
     assert http["ports"] == [{"port": "http", "protocol": "TCP"}]
-    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}} in (
-        http["from"])
+    controller = {"kubernetes.io/metadata.name": "ingress-nginx"}
+    assert {"namespaceSelector": {"matchLabels": controller}} in http["from"]
     # DNS, then the Sentinels and the master they name; nothing else leaves the pod.
     assert _egress_ports(policy) == [{53}, {26379, 6379}]
     assert policy["egress"][1]["to"] == [
@@ -78,7 +79,8 @@ def test_service_monitor_scrapes_the_metrics_port(renders: Any) -> None:
     objects = renders.get(CI / "metrics-servicemonitor-values.yaml")[1]
     monitor = one(objects, "ServiceMonitor")
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "30s"}]
     service_ports = {p["name"] for p in one(objects, "Service")["spec"]["ports"]}
     assert service_ports == {"http", "metrics"}
     assert 'listen = "0.0.0.0:9464"' in idp_toml(objects)
@@ -89,7 +91,8 @@ def test_pod_monitor_instead(renders: Any) -> None:
     objects = renders.get(CI / "metrics-podmonitor-values.yaml")[1]
     monitor = one(objects, "PodMonitor")
     assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
-    assert not of_kind(objects, "ServiceMonitor") and not of_kind(objects, "PrometheusRule")
+    assert not of_kind(objects, "ServiceMonitor")
+    assert not of_kind(objects, "PrometheusRule")
 
 
 def test_prometheus_rule_comes_from_the_chart_file(renders: Any) -> None:

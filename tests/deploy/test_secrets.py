@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from tests.deploy.chart import idp_toml, CHART, of_kind, one, pod_specs, containers
+from tests.deploy.chart import CHART, containers, idp_toml, of_kind, one, pod_specs
 
 SECRET_VALUES = (
     "7F7peqUlmIg2L1FqbHK9paRsX9x6Jd+kqHfLzJ/nOeo=",

@@ -35,7 +35,9 @@ def test_every_container_of_every_render_is_restricted(ci: tuple[Path, list[Any]
         pod = spec.get("securityContext", {})
         for key, want in RESTRICTED_POD.items():
             assert pod.get(key) == want, f"{name}: pod securityContext.{key} = {pod.get(key)!r}"
-        assert not spec.get("hostNetwork") and not spec.get("hostPID") and not spec.get("hostIPC")
+        assert not spec.get("hostNetwork")
+        assert not spec.get("hostPID")
+        assert not spec.get("hostIPC")
         for container in containers(spec):
             seen += 1
             where = f"{name} container {container['name']}"
@@ -66,7 +68,7 @@ def test_writable_places_are_tmp_and_the_data_directory_only(
                 m["mountPath"]
                 for m in container.get("volumeMounts", [])
                 if not m.get("readOnly")
-                and any(k in volumes.get(m["name"], {}) for k in ("emptyDir", "persistentVolumeClaim"))
+                and {"emptyDir", "persistentVolumeClaim"} & set(volumes.get(m["name"], {}))
             }
             if container.get("volumeMounts"):
                 assert "/tmp" in writable, f"{name}/{container['name']}: no writable /tmp"

@@ -57,7 +57,8 @@ def test_built_in_kinds_validate_strictly(ci: tuple[Path, list[Any]], version: s
             continue
         validator = _kubernetes_validator(version, obj["apiVersion"], obj["kind"])
         errors = [f"{e.json_path}: {e.message}" for e in validator.iter_errors(obj)]
-        assert not errors, f"{path.name}: {obj['kind']}/{obj['metadata']['name']} on {version}: {errors}"
+        where = f"{path.name}: {obj['kind']}/{obj['metadata']['name']} on {version}"
+        assert not errors, f"{where}: {errors}"
         checked += 1
     assert checked >= 5
 

@@ -23,7 +23,8 @@ VALUES: dict[str, Any] = yaml.safe_load(VALUES_TEXT)
 
 def _gen_readme() -> Any:
     spec = importlib.util.spec_from_file_location("gen_readme", CHART / "gen_readme.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -56,7 +57,8 @@ def test_schema_is_self_contained_draft_2020_12() -> None:
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     refs = [n["$ref"] for _, n in _nodes(SCHEMA) if "$ref" in n]
-    assert refs and all(r.startswith("#/") for r in refs), "a remote $ref does not render offline"
+    assert refs
+    assert all(r.startswith("#/") for r in refs), "a remote $ref does not render offline"
 
 
 def test_every_object_is_closed_and_every_leaf_typed() -> None:

@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from tests.deploy.chart import idp_toml, CHART, load_values, manifests, of_kind, one, render
+from tests.deploy.chart import CHART, idp_toml, load_values, manifests, of_kind, one, render
 
 SQLITE = CHART / "ci" / "sqlite-values.yaml"
 SENTINEL = CHART / "ci" / "sentinel-ingress-values.yaml"
@@ -26,6 +26,7 @@ def _objects(path: Path, **changes: Any) -> list[dict[str, Any]]:
 def _server(objects: list[dict[str, Any]]) -> dict[str, Any]:
     pod = one(objects, "Deployment")["spec"]["template"]["spec"]
     [container] = [c for c in pod["containers"] if c["name"] == "nidan"]
+    assert isinstance(container, dict)
     return container
 
 
@@ -129,9 +130,10 @@ def test_check_config_runs_first_as_an_init_container(renders: Any) -> None:
         assert init["command"] == ["idp", "check-config"]
         server = next(c for c in pod["containers"] if c["name"] == "nidan")
         assert init["image"] == server["image"]
-        assert init["volumeMounts"] == [m for m in server["volumeMounts"] if m["name"] != "ca-bundle"]
+        chart_mounts = [m for m in server["volumeMounts"] if m["name"] != "ca-bundle"]
+        assert init["volumeMounts"] == chart_mounts
         assert init["env"][0] == {"name": "IDP_CONFIG", "value": "/etc/nidan/config/idp.toml"}
-    objects = [o for o in manifests(render(load_values(SQLITE) | {"checkConfig": {"enabled": False}}))]
+    objects = manifests(render(load_values(SQLITE) | {"checkConfig": {"enabled": False}}))
     assert "initContainers" not in one(objects, "Deployment")["spec"]["template"]["spec"]
     # No Helm hooks but the test pod: Argo CD and Flux apply the chart as plain manifests.
     hooks = [o for o in renders.get(SENTINEL)[1]
