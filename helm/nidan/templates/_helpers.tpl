@@ -96,11 +96,12 @@ seccompProfile:
 {{- if eq .Values.store.backend "redis" }}
 {{- $rest := regexReplaceAll "^[a-z+]+://" .Values.store.redis.url "" }}
 {{- $hosts := regexReplaceAll "/.*$" $rest "" }}
+{{- $sentinel := contains "sentinel" .Values.store.redis.url }}
 {{- range splitList "," $hosts }}
 {{- $port := regexFind ":[0-9]+$" . | trimPrefix ":" }}
-{{- $ports = append $ports ($port | default "6379") }}
+{{- $ports = append $ports ($port | default (ternary "26379" "6379" $sentinel)) }}
 {{- end }}
-{{- if contains "sentinel" .Values.store.redis.url }}
+{{- if $sentinel }}
 {{- /* Sentinel names the master; Nidan then talks to it on Redis's port. */}}
 {{- $ports = append $ports "6379" }}
 {{- end }}
