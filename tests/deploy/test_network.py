@@ -48,7 +48,21 @@ def _policy(path: Path, renders: Any) -> dict[str, Any]:
 
 
 def _egress_ports(policy: dict[str, Any]) -> list[set[int]]:
+    dns = policy["egress"][0]
+    assert dns["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+    assert dns["to"] == [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
+    for rule in policy["egress"][1:]:
+        assert {p["protocol"] for p in rule["ports"]} == {"TCP"}
     return [{p["port"] for p in rule["ports"]} for rule in policy["egress"]]
+
+
+def test_sentinels_without_ports_are_on_26379() -> None:
+    values = load_values(CI / "sentinel-ingress-values.yaml")
+    values["store"]["redis"]["url"] = "redis+sentinel://s1,s2,s3/mymaster"
+    policy = one(manifests(render(values)), "NetworkPolicy")["spec"]
+    assert _egress_ports(policy)[1] == {26379, 6379}
 
 
 def test_network_policy_for_sentinel(renders: Any) -> None:
