@@ -151,8 +151,9 @@ def test_extra_env_volumes_and_objects(renders: Any) -> None:
         server["volumeMounts"])
     pod = one(objects, "Deployment")["spec"]["template"]["spec"]
     assert {"name": "ca-bundle", "configMap": {"name": "corporate-ca"}} in pod["volumes"]
-    extra = [o for o in of_kind(objects, "ConfigMap") if o["metadata"]["name"] == "corporate-ca"]
-    assert extra[0]["metadata"]["namespace"] == "nidan"  # rendered through tpl
+    extra = {o["metadata"]["name"]: o for o in of_kind(objects, "ConfigMap")}
+    assert extra["corporate-ca"]["metadata"]["namespace"] == "nidan"  # objects go through tpl
+    assert extra["nidan-extra"]["data"] == {"note": "a template string, rendered with tpl"}
 
 
 def test_image_by_tag_or_by_digest(renders: Any) -> None:

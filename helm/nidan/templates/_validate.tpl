@@ -19,6 +19,11 @@
 {{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas is larger than autoscaling.maxReplicas" }}
 {{- end }}
+{{- range $key := list "dev" "conformance" }}
+{{- if index ($v.config.settings.server | default dict) $key }}
+{{- fail (printf "config.settings.server.%s: never on a deployment people use (demo user and plain-http cookies, or a fixed second factor)" $key) }}
+{{- end }}
+{{- end }}
 {{- $host := include "nidan.issuerHost" . }}
 {{- if and $v.ingress.enabled (not (has $host $v.ingress.hosts)) }}
 {{- fail (printf "ingress.hosts: the issuer's host %s is not among them (config.issuer and the Ingress must agree, or tokens name a host nobody reaches)" $host) }}
