@@ -34,4 +34,8 @@ find_uv() {
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
   echo "Python 3.11 or newer is needed (found $(python3 --version 2>&1))" >&2; exit 1; }
 find_uv
-"$UV" sync --locked --quiet
+export UV
+# NIDAN_SYNC_GROUPS: extra dependency groups a script needs (scripts/test: the chart tests').
+sync_args=()
+for group in ${NIDAN_SYNC_GROUPS:-}; do sync_args+=(--group "$group"); done
+"$UV" sync --locked --quiet "${sync_args[@]}"
