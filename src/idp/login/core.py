@@ -17,7 +17,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from idp.crypto import DataKeys, DecryptionError
@@ -37,6 +37,7 @@ from idp.login.model import (
 from idp.login.transactions import Held, Transactions
 from idp.methods import MethodUser
 from idp.methods.service import MethodService
+from idp.notices.flags import password_change_required
 from idp.observability import Audit
 from idp.sessions import SsoSession, SsoSessions
 from idp.settings import Settings
@@ -238,4 +239,7 @@ class JourneyCore:
             step_up=tx.session_sid is not None, client_id=tx.client_id,
             sid=completion.session.sid,
         )
+        if password_change_required(services.store, user.id):
+            # "This wasn't me" (idp.notices): the password page comes first.
+            completion = replace(completion, resume="/account/password")
         return Outcome(Step.DONE, completion, tuple(out))

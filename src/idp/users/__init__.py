@@ -86,10 +86,20 @@ class User:
     created_at: float = 0.0
     updated_at: float = 0.0
     password_hash: str | None = field(default=None, repr=False)
+    # The normalised address the person proved they read (idp.notices.verification); a
+    # changed address is unverified until proved again.
+    verified_email: str | None = None
 
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def email_verified(self) -> bool:
+        try:
+            return self.verified_email == normalise_email(self.email)
+        except InvalidEmail:
+            return False
 
     def public(self) -> dict[str, Any]:
         """Everything but the password hash, for listings and ``--json``."""
