@@ -85,11 +85,12 @@ def build_mime(msg: EmailMessage, sender: Address) -> MimeMessage:
     mime["Subject"] = msg.subject
     mime["Date"] = format_datetime(datetime.now(UTC))
     mime["Message-ID"] = make_msgid(domain=sender.domain)
-    mime["Content-Language"] = msg.locale
     for name, value in msg.headers:
         mime[name] = value
     mime.set_content(msg.text)
     mime.add_alternative(msg.html, subtype="html")
+    # After the content: set_content() drops Content-* headers set before it.
+    mime["Content-Language"] = msg.locale
     return mime
 
 
