@@ -274,7 +274,6 @@ class NoticeEvents(ConfigModel):
     recovery_codes_regenerated: bool = True
     reset_by_operator: bool = True
     account_locked: bool = True
-    email_changed: bool = True
 
 
 class NotificationSettings(ConfigModel):

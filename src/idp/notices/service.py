@@ -159,7 +159,7 @@ class Notices:
         event switched off, the person unknown, or over the cap)."""
         if not self.enabled:
             return None
-        if kind is not Kind.VERIFY_EMAIL and not getattr(self._config.events, kind.value):
+        if kind is not Kind.VERIFY_EMAIL and not getattr(self._config.events, kind.value, True):
             return None
         user = self._accounts.get(user_id)
         if user is None:
