@@ -9,9 +9,8 @@ import secrets as random_secrets
 
 import httpx
 
-from idp.accounts import User, normalise_email
-from idp.app import method_user
-from tests.account.helpers import PASSWORD, PHONE, Browser, Site, totp_now
+from idp.users import User, method_user, normalise_email
+from tests.account.helpers import PASSWORD, PHONE, HttpBrowser, Site, totp_now
 from tests.account.journey import app_code
 from tests.notices.smtp_sink import Received
 
@@ -68,7 +67,7 @@ def assert_multipart(received: Received, locale: str) -> None:
     assert bool(japanese) == (locale == "ja")
 
 
-def sign_in_as(browser: Browser, user: User, *, trust: bool = False,
+def sign_in_as(browser: HttpBrowser, user: User, *, trust: bool = False,
                start: str = "/account") -> httpx.Response:
     """The journey with the person's own app: password, then the app's code."""
     page = browser.follow(browser.get(start))

@@ -7,7 +7,7 @@ import re
 import time
 
 from idp.oidc.claims import user_claims
-from tests.account.helpers import SAFARI_IPHONE, Browser, Site
+from tests.account.helpers import SAFARI_IPHONE, HttpBrowser, Site
 from tests.notices.helpers import person, sign_in_as
 from tests.notices.smtp_sink import SmtpSink
 from tests.web.html import visible_text
@@ -22,7 +22,7 @@ def _link(text: str, path: str) -> str:
 def test_a_dead_relay_delays_the_notice_never_the_sign_in(site: Site, sink: SmtpSink
                                                           ) -> None:
     user = person(site, "en")
-    first, second = Browser(site), Browser(site, user_agent=SAFARI_IPHONE)
+    first, second = HttpBrowser(site), HttpBrowser(site, user_agent=SAFARI_IPHONE)
     try:
         sign_in_as(first, user)
         sink.stop()
@@ -66,9 +66,9 @@ def test_a_flood_is_capped(site: Site, sink: SmtpSink) -> None:
 
 def _report(site: Site, sink: SmtpSink, locale: str, language: str) -> None:
     user = person(site, locale)
-    desk, phone = Browser(site, language=language), Browser(site, user_agent=SAFARI_IPHONE,
+    desk, phone = HttpBrowser(site, language=language), HttpBrowser(site, user_agent=SAFARI_IPHONE,
                                                             language=language)
-    mail_reader = Browser(site, language=language)
+    mail_reader = HttpBrowser(site, language=language)
     try:
         sign_in_as(desk, user)
         sign_in_as(phone, user, trust=True)  # a second browser, trusted: the intruder's
@@ -114,7 +114,7 @@ def test_the_verification_link_makes_the_address_verified(site: Site, sink: Smtp
                                                           ) -> None:
     user = person(site, "en", verified=False)
     assert user_claims(user, ["email_verified"]) == {"email_verified": False}
-    browser = Browser(site)
+    browser = HttpBrowser(site)
     try:
         sign_in_as(browser, user)  # the first sign-in with an unverified address
         mail = sink.wait_for(user.email)[0]

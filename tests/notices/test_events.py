@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from idp.accounts import User
-from idp.app import method_user
 from idp.notices.kinds import SUBJECTS, Kind
+from idp.users import User, method_user
 from idp.web.i18n import Catalogues, LocaleCode
-from tests.account.helpers import PASSWORD, SAFARI_IPHONE, Browser, Site
+from tests.account.helpers import PASSWORD, SAFARI_IPHONE, HttpBrowser, Site
 from tests.notices.helpers import assert_clean, assert_multipart, person, sign_in_as
 from tests.notices.smtp_sink import SmtpSink
 
@@ -42,7 +41,7 @@ def _one(site: Site, sink: SmtpSink, user: User, kind: Kind, locale: LocaleCode,
 @pytest.mark.parametrize("locale", LOCALES)
 def test_a_browser_never_used_before(site: Site, sink: SmtpSink, locale: LocaleCode) -> None:
     user = person(site, locale)
-    first, second = Browser(site), Browser(site, user_agent=SAFARI_IPHONE)
+    first, second = HttpBrowser(site), HttpBrowser(site, user_agent=SAFARI_IPHONE)
     try:
         sign_in_as(first, user)  # the very first browser is not news
         assert sink.to(user.email) == []
@@ -60,7 +59,7 @@ def test_a_browser_never_used_before(site: Site, sink: SmtpSink, locale: LocaleC
 @pytest.mark.parametrize("locale", LOCALES)
 def test_dont_require_codes_on_this_browser(site: Site, sink: SmtpSink, locale: LocaleCode) -> None:
     user = person(site, locale)
-    browser = Browser(site)
+    browser = HttpBrowser(site)
     try:
         sign_in_as(browser, user, trust=True)
     finally:
