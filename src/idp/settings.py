@@ -274,6 +274,7 @@ class NoticeEvents(ConfigModel):
     recovery_codes_regenerated: bool = True
     reset_by_operator: bool = True
     account_locked: bool = True
+    email_changed: bool = True
 
 
 class NotificationSettings(ConfigModel):

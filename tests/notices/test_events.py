@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from idp.notices.kinds import SUBJECTS, Kind
-from idp.users import User, method_user
+from idp.users import EmailTaken, User, method_user
 from idp.web.i18n import Catalogues, LocaleCode
 from tests.account.helpers import PASSWORD, SAFARI_IPHONE, HttpBrowser, Site
 from tests.notices.helpers import assert_clean, assert_multipart, person, sign_in_as
@@ -141,3 +141,23 @@ def test_subject_lines(site: Site) -> None:
     for (kind, locale), subject in sorted(SEEN.items()):
         print(f"{kind:28} {locale}  {subject}")
     assert len(SEEN) >= 2
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_changed_address_tells_the_old_one(site: Site, sink: SmtpSink, locale: LocaleCode
+                                             ) -> None:
+    user = person(site, locale)
+    assert user.email_verified
+    new = f"new-{user.email}"
+    changed = site.services.notices.change_email(user.id, new, actor="cli")
+    assert not changed.email_verified  # unproved until the link is used
+    assert site.services.accounts.find_by_email(user.email) is None
+    assert site.services.accounts.find_by_email(new) == changed
+    _one(site, sink, user, Kind.EMAIL_CHANGED, locale)
+    (confirm,) = sink.wait_for(new)
+    assert confirm.subject == _subject(site, Kind.VERIFY_EMAIL, locale)
+    assert "/email/verify?t=" in confirm.part("plain")
+    taken = person(site, locale)
+    with pytest.raises(EmailTaken):
+        site.services.notices.change_email(taken.id, new, actor="cli")
+    assert site.services.accounts.find_by_email(taken.email) == site.user(taken.email)

@@ -199,6 +199,20 @@ class Notices:
             return False
         return self.notify(user.id, Kind.VERIFY_EMAIL, address=address) is not None
 
+    def change_email(self, user_id: str, email: str, *, actor: str) -> User:
+        """Change the address (``Accounts.change_email``), tell the old address, and send
+        the new one a confirmation link. Raises what ``change_email`` raises."""
+        before = self._accounts.get(user_id)
+        updated = self._accounts.change_email(user_id, email, actor=actor)
+        if before is not None and before.email != updated.email:
+            info = current_request()
+            self.activity.add(user_id, "email_changed", label=None,
+                              network=rough_network(info.ip) if info else None)
+            self.notify(user_id, Kind.EMAIL_CHANGED, to=before.email)
+            self._store.delete(_VERIFY_SENT + user_id)
+            self.send_verification(updated)
+        return updated
+
     def _verify_at_sign_in(self, user_id: str) -> None:
         user = self._accounts.get(user_id)
         if user is not None and not user.email_verified:
