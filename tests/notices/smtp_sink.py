@@ -35,7 +35,7 @@ class Received:
         return content
 
 
-class _Handler:
+class SinkHandler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
@@ -56,7 +56,7 @@ class SmtpSink:
     _controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(SinkHandler(self), hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
     def stop(self) -> None:
