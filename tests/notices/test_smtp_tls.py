@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from idp.delivery import EmailMessage, TransportError
 from idp.delivery.smtp import SmtpConfig, SmtpTransport
 from tests.live_server import free_port
-from tests.notices.smtp_sink import SmtpSink, SinkHandler
+from tests.notices.smtp_sink import SinkHandler, SmtpSink
 
 USER, PASSWORD = "nidan", "relay password for the test"
 MESSAGE = EmailMessage(to="tls@example.com", subject="s", text="t", html="<p>t</p>")
