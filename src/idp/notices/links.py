@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from idp.store import Store
 
@@ -45,13 +46,18 @@ class Opened:
 
 class Links:
     def __init__(self, keys: Sequence[str], store: Store,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         self._store = store
+
+        class _Signer(TimestampSigner):
+            # The signature's timestamp, and its age when checked, come from ``clock``.
+            def get_timestamp(self) -> int:
+                return int(clock())
+
         self._serializer = URLSafeTimedSerializer(
-            list(reversed(keys)), salt=_SALT,
+            list(reversed(keys)), salt=_SALT, signer=_Signer,
             signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
         )
-        self._clock = clock
 
     def issue(self, purpose: str, user_id: str, reference: str, *, ttl: float,
               value: str = "") -> str:
