@@ -37,12 +37,12 @@ from idp.login.model import (
 from idp.login.transactions import Held, Transactions
 from idp.methods import MethodUser
 from idp.methods.service import MethodService
-from idp.notices.flags import password_change_required
 from idp.observability import Audit
 from idp.sessions import SsoSession, SsoSessions
 from idp.settings import Settings
 from idp.store import Store
 from idp.users import Accounts, User, method_user
+from idp.users.password_change import password_change_required
 
 __all__ = ["Browser", "JourneyCore", "LoginServices"]
 

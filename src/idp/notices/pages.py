@@ -8,7 +8,6 @@
 ``GET /email/verify?t=``             confirm an email address: a button (mail scanners fetch
                                      links with GET; only the POST changes anything)
 ``POST /email/verify``               (CSRF) the address is verified
-``POST /account/email/verify``       (signed in, CSRF) send another confirmation mail
 ==================================  ==========================================================
 
 An expired link, a link used before (the store's ``take`` makes each single use on every
@@ -21,12 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from idp.account.person import Person, posted
 from idp.notices.activity import ACTIVITY_WORDS
 from idp.notices.links import LinkState, Opened
 from idp.notices.service import (
@@ -36,8 +33,7 @@ from idp.notices.service import (
     VERIFY_PURPOSE,
     Notices,
 )
-from idp.notices.state import NoticeServices, NoticeState, notices_of
-from idp.oidc.state import OidcState
+from idp.notices.state import NoticeServices, NoticeState
 from idp.users import User
 from idp.web.i18n import LocaleCode
 from idp.web.templating import Templates
@@ -47,7 +43,6 @@ __all__ = ["ActivityRow", "account_sections", "report_not_me", "routes"]
 _NO_STORE: Final = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 _REPORT_FORM: Final = "notices.report"
 _VERIFY_FORM: Final = "notices.verify"
-_SEND_FORM: Final = "notices.send-verification"
 _SHOWN_ACTIVITY: Final = 15
 
 
@@ -163,20 +158,10 @@ async def verify_submit(request: Request[NoticeState]) -> Response:
                                       locale=locale, headers=_NO_STORE)
 
 
-@posted(_SEND_FORM, resume="/account")
-async def send_verification(request: Request[OidcState], person: Person, _form: FormData
-                            ) -> Response:
-    """``POST /account/email/verify``: another confirmation mail (at most one a minute)."""
-    await run_in_threadpool(notices_of(request).send_verification, person.user,
-                            resend=True)
-    return RedirectResponse("/account#email-title", status_code=303, headers=_NO_STORE)
-
-
 def routes() -> list[BaseRoute]:
     return [
         Route(REPORT_PATH, report_form, methods=["GET"]),
         Route(REPORT_PATH, report_submit, methods=["POST"]),
         Route(VERIFY_PATH, verify_form, methods=["GET"]),
         Route(VERIFY_PATH, verify_submit, methods=["POST"]),
-        Route("/account/email/verify", send_verification, methods=["POST"]),
     ]

@@ -31,17 +31,17 @@ from idp.delivery.registry import Delivery
 from idp.devices.useragent import label_from_user_agent
 from idp.notices.activity import Activity
 from idp.notices.context import current_request, rough_network
-from idp.notices.flags import (
-    clear_password_change,
-    password_change_required,
-    require_password_change,
-)
 from idp.notices.kinds import LEADS, METHOD_NAMES, SUBJECTS, Kind, kind_of
 from idp.notices.links import Links
 from idp.observability import Audit, AuditEvent
 from idp.settings import Settings
 from idp.store import Store, StoreError, dump_record, load_record
 from idp.users import Accounts, InvalidEmail, User, normalise_email
+from idp.users.password_change import (
+    clear_password_change,
+    password_change_required,
+    require_password_change,
+)
 from idp.web.i18n import LocaleCode
 
 if TYPE_CHECKING:

@@ -1,8 +1,9 @@
-"""The "change your password at the next sign-in" flag, set by "this wasn't me".
+"""The "change your password at the next sign-in" flag, set by "this wasn't me"
+(``idp.notices``).
 
-A plain store key, so the sign-in journey can read it without knowing anything else about
-notices (``idp.login.core`` sends the person to the password page first while it is set);
-a password change clears it (``Notices.on_audit``).
+A plain store key beside the user record: the sign-in journey (``idp.login.core``) sends the
+person to the password page first while it is set; a password change clears it
+(``Notices.on_audit``).
 """
 
 from __future__ import annotations
