@@ -35,6 +35,7 @@ ROOMS: Final = (
     "web",
     "login",
     "oidc",
+    "notices",
     "account",
     "demo",
     "services",

@@ -25,8 +25,10 @@ from idp.account.web import routes as account_routes
 from idp.demo import routes as demo_routes
 from idp.login.machine import LoginMachine
 from idp.login.web import routes as login_routes
+from idp.notices.context import RequestInfoMiddleware
+from idp.notices.pages import routes as notice_routes
+from idp.notices.state import NoticeState
 from idp.observability import configure_logging
-from idp.oidc.state import OidcState
 from idp.oidc.web import routes as oidc_routes
 from idp.services import Services, build_services
 from idp.settings import Settings, load_settings
@@ -40,7 +42,7 @@ from idp.web.templating import Templates
 __all__ = ["AppState", "create_app", "create_app_from_environment"]
 
 
-class AppState(OidcState):
+class AppState(NoticeState):
     """The one application state, returned by the lifespan and copied into every request.
     Handlers here annotate ``request: Request[AppState]``; the rooms below read the same
     state through their own narrower view (``LoginState``, ``OidcState``); mypy checks that
@@ -87,6 +89,8 @@ def create_app(settings: Settings, services: Services | None = None, *,
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         # Back-channel logout deliveries waiting in the store (from before a restart too).
         backchannel = asyncio.create_task(services.oidc.backchannel.run())
+        # Security notices waiting in the store, sent by whichever replica claims each.
+        notices = asyncio.create_task(services.notices.run(templates))
         try:
             yield state
         finally:
@@ -100,6 +104,11 @@ def create_app(settings: Settings, services: Services | None = None, *,
                 backchannel.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await backchannel
+            # Notices being sent are claimed in the store for a while: another replica
+            # sends them if this one stops mid-way.
+            notices.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await notices
             if owned:
                 services.close()
 
@@ -112,6 +121,7 @@ def create_app(settings: Settings, services: Services | None = None, *,
             *login_routes(),
             *account_routes(),
             *oidc_routes(),
+            *notice_routes(),
             # The demo relying party (/demo) exists in dev mode only: a 404 otherwise.
             *(demo_routes() if settings.server.dev else []),
         ],
@@ -119,6 +129,7 @@ def create_app(settings: Settings, services: Services | None = None, *,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.server.secure)
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestInfoMiddleware, secure=settings.server.secure)
     # Outermost: every layer and route sees the client's address, not the proxy's.
     app.add_middleware(ForwardedHeadersMiddleware, trusted_proxies=settings.server.trusted_proxies)
     install_error_handlers(app, templates)

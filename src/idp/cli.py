@@ -246,6 +246,23 @@ def users_set_password(state: State, email: str, password_stdin: bool) -> None:
     click.echo(f"password set for {user.email}")
 
 
+@users.command("set-email")
+@with_config_option
+@click.argument("email")
+@click.argument("new_email")
+@pass_state
+def users_set_email(state: State, email: str, new_email: str) -> None:
+    """Change a user's email address; the old address is told, the new one gets a
+    confirmation link (docs/notifications.md)."""
+    with state.services() as services:
+        user = services.accounts.require(email)
+        try:
+            services.notices.change_email(user.id, new_email, actor="cli")
+        except AccountError as exc:
+            fail(str(exc))
+    click.echo(f"email of {user.email} changed to {new_email.strip()}")
+
+
 @users.command("import")
 @with_config_option
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))

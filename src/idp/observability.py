@@ -48,6 +48,12 @@ class Audit:
             listener(record)
         return record
 
+    def add_audit_listener(self, listener: Callable[[AuditEvent], None]) -> None:
+        """Call ``listener`` with every later event, after it is logged, on the emitting
+        thread. It must be quick and must not raise: what it does is never worth failing
+        the action that was audited."""
+        self.listeners.append(listener)
+
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:

@@ -16,6 +16,7 @@ from idp.methods import MethodError
 from idp.methods.codes import IssuedCode
 from idp.methods.core import MethodChange
 from idp.methods.service import MethodService
+from idp.notices import Notices
 from idp.observability import Audit
 from idp.oidc.provider import OidcProvider
 from idp.sessions import SsoSessions
@@ -40,6 +41,7 @@ class Services:
     delivery: Delivery
     methods: MethodService
     oidc: OidcProvider
+    notices: Notices
 
     def close(self) -> None:
         self.delivery.close()
@@ -63,7 +65,10 @@ def build_services(
         max_per_user=settings.limits.max_trusted_browsers,
         warn_above=settings.limits.many_trusted_browsers_warning,
     )
-    delivery = load_transports(settings.delivery, audit=audit)
+    email = list(settings.notifications.email)
+    if not email and settings.server.dev and "outbox" in settings.delivery.transports:
+        email = ["outbox"]  # dev mode: notices land in the outbox, shown at /dev/outbox
+    delivery = load_transports(settings.delivery, audit=audit, email=email)
     methods = MethodService.from_settings(
         settings, store, audit=audit, delivery=delivery, code_observer=code_observer
     )
@@ -77,10 +82,13 @@ def build_services(
 
     methods.listeners.append(security_changed)
     sessions = SsoSessions(store, settings, audit)
+    # Security notices, recent activity, verification mails: fed by the audit events.
+    notices = Notices(settings, store, audit, accounts, delivery)
+    audit.add_audit_listener(notices.on_audit)
     return Services(
         settings=settings, store=store, audit=audit, accounts=accounts, devices=devices,
         sessions=sessions, delivery=delivery, methods=methods,
-        oidc=OidcProvider(settings, store, audit, accounts, sessions),
+        oidc=OidcProvider(settings, store, audit, accounts, sessions), notices=notices,
     )
 
 

@@ -37,6 +37,8 @@ __all__ = [
     "LifetimeSettings",
     "LimitSettings",
     "LoggingSettings",
+    "NoticeEvents",
+    "NotificationSettings",
     "OidcSettings",
     "PasswordSettings",
     "SecretSettings",
@@ -298,6 +300,57 @@ class DeliverySettings(ConfigModel):
     )
 
 
+class NoticeEvents(ConfigModel):
+    """Which security events mail the person (docs/notifications.md). All on by default."""
+
+    new_browser: bool = True
+    trusted_browser: bool = True
+    method_added: bool = True
+    method_replaced: bool = True
+    method_removed: bool = True
+    methods_swapped: bool = True
+    password_changed: bool = True
+    recovery_codes_used: bool = True
+    recovery_codes_regenerated: bool = True
+    reset_by_operator: bool = True
+    account_locked: bool = True
+    email_changed: bool = True
+
+
+class NotificationSettings(ConfigModel):
+    """The ``[notifications]`` section: security notices by email (docs/notifications.md)."""
+
+    # Transport instances of [delivery.transports] tried in order; empty: no email at all.
+    email: list[str] = Field(default_factory=list)
+    events: NoticeEvents = Field(default_factory=NoticeEvents)
+    # At most this many notices per person in a window; the rest are dropped and audited.
+    cap_per_window: int = Field(default=10, ge=1, le=1000)
+    cap_window_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # The sending worker (every replica runs one): poll interval, retry schedule, give-up.
+    poll_s: float = Field(default=2.0, gt=0, le=60)
+    retry_base_s: float = Field(default=5.0, gt=0, le=3600)
+    retry_max_s: float = Field(default=600.0, gt=0, le=24 * 3600)
+    give_up_s: float = Field(default=24 * 3600.0, gt=0, le=7 * 24 * 3600)
+    # "This wasn't me" links and email verification links stay valid this long.
+    report_link_s: int = Field(default=48 * 3600, ge=300, le=30 * 24 * 3600)
+    verify_link_s: int = Field(default=24 * 3600, ge=300, le=30 * 24 * 3600)
+    # Entries kept in each person's recent-activity list on /account.
+    activity_kept: int = Field(default=30, ge=5, le=200)
+    # Times in mails and on /account are shown in this IANA time zone.
+    timezone: str = "Asia/Tokyo"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Asia/Tokyo or UTC") from None
+        return value
+
+
 class UiSettings(ConfigModel):
     default_locale: Literal["ja", "en"] = "ja"
     # Shown in page titles, SMS texts and authenticator apps (otpauth issuer).
@@ -370,6 +423,7 @@ class Settings(BaseSettings):
     ui: UiSettings = Field(default_factory=UiSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     _toml_data: ClassVar[dict[str, Any]] = {}
 

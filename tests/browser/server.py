@@ -72,7 +72,7 @@ def serve_nidan(directory: Path, **sections: dict[str, Any]) -> Iterator[LiveNid
     block ends.
 
     Settings are the test defaults (:func:`tests.conftest.make_settings`: SQLite and the
-    outbox in ``directory``, fast argon2, fixed keys), then dev mode (so ``/dev/phone``
+    outbox in ``directory``, fast argon2, fixed keys), then dev mode (so ``/dev/outbox``
     exists), the issuer equal to the server's own address (cookies and the CSRF origin
     check see the URL the browser uses), :data:`BROWSER_LIMITS`, then ``sections``.
     """

@@ -88,11 +88,11 @@ def test_sign_in_with_a_text_message(
     assert message.locale == lang
     assert phone.national not in walk.page.content()  # only the masked number is shown
 
-    # In dev mode the phone is a page too: /dev/phone shows the text, as a newcomer reads it.
+    # In dev mode the phone is a page too: /dev/outbox shows the text, as a newcomer reads it.
     phone_screen = walk.person.new_page()
-    phone_screen.goto("/dev/phone")
+    phone_screen.goto("/dev/outbox")
     expect(phone_screen.get_by_role("heading", level=1)).to_have_text(
-        ui_text(lang, "Development phone"))
+        ui_text(lang, "Development outbox"))
     texts = phone_screen.locator("li.phone__message").filter(
         has_text=ui_text(lang, "Text message to %(to)s", to=phone.e164))
     expect(texts.first).to_contain_text(message.code)

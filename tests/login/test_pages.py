@@ -130,7 +130,7 @@ def test_the_dev_phone_shows_texts_and_calls(tmp_path: Path) -> None:
         user = create_user(site.services, "dev@example.com")
         enroll(site.services, site.outbox, user, primary=("sms", MOBILE),
                backup=("voice", "03-1234-5678"))
-        page = httpx.get(f"{site.base}/dev/phone", headers={"Accept-Language": "en"})
+        page = httpx.get(f"{site.base}/dev/outbox", headers={"Accept-Language": "en"})
         assert page.status_code == 200
         assert page.headers["refresh"] == "5"
         text = visible_text(page.text)
@@ -142,4 +142,4 @@ def test_the_dev_phone_shows_texts_and_calls(tmp_path: Path) -> None:
 
 
 def test_the_dev_phone_is_not_there_outside_dev_mode(site: Site) -> None:
-    assert httpx.get(f"{site.base}/dev/phone").status_code == 404
+    assert httpx.get(f"{site.base}/dev/outbox").status_code == 404

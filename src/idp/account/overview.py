@@ -19,6 +19,9 @@ from starlette.responses import Response
 from idp.account.pages import ACCOUNT_PATH, NO_STORE, page, see_other
 from idp.account.person import Person, find_person, posted, signed_in
 from idp.account.views import DONE_NOTICES, browser_entries, method_entries
+from idp.notices.pages import account_sections
+from idp.notices.service import Notices
+from idp.notices.state import notices_of
 from idp.web.templating import Templates
 
 if TYPE_CHECKING:
@@ -40,7 +43,7 @@ SIGN_OUT_PURPOSE: Final = "account.sign-out"
 ACTOR: Final = "user"
 
 
-def _overview_data(person: Person) -> dict[str, Any]:
+def _overview_data(person: Person, notices: Notices) -> dict[str, Any]:
     services, user = person.services, person.user
     methods = services.methods.credentials(person.method_user)
     browsers = services.devices.list(user)
@@ -51,6 +54,8 @@ def _overview_data(person: Person) -> dict[str, Any]:
         # A1: many trusted browsers on one account suggest it is shared.
         "many_browsers": services.devices.many(user),
         "recovery_left": services.methods.recovery_codes_left(user.id),
+        # The email address and recent activity (idp.notices).
+        **account_sections(notices, user, person.locale),
     }
 
 
@@ -63,7 +68,7 @@ async def render_overview(
     status: int = 200,
 ) -> Response:
     """The overview, with a notice (a msgid) or an error (already translated) on top."""
-    data = await run_in_threadpool(_overview_data, person)
+    data = await run_in_threadpool(_overview_data, person, notices_of(request))
     return page(request, person, "overview.html",
                 {**data, "notice": notice, "error": error}, status=status)
 

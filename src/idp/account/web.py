@@ -15,6 +15,7 @@ The security settings pages (BEHAVIOUR C1-C4, T3, T4, A1, L1), all under ``/acco
 ``GET|POST /account/recovery-codes``     a new set of recovery codes, shown once
 ``GET|POST /account/password``           change the password
 ``POST /account/sign-out``               end this browser's SSO session
+``POST /account/email/verify``           another confirmation mail for the address
 ======================================  ====================================================
 
 Every form carries a CSRF token; every page is ``no-store``; signed out, a page starts the
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from idp.account import overview, password, recovery, replace, roles
+from idp.account import email, overview, password, recovery, replace, roles
 
 __all__ = ["routes"]
 
@@ -55,4 +56,5 @@ def routes() -> list[BaseRoute]:
         Route("/account/recovery-codes", recovery.recovery_submit, methods=["POST"]),
         Route("/account/password", password.password_form, methods=["GET"]),
         Route("/account/password", password.password_submit, methods=["POST"]),
+        Route("/account/email/verify", email.send_verification, methods=["POST"]),
     ]

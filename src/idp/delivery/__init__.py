@@ -1,9 +1,10 @@
-"""SMS and voice delivery: the transport contract.
+"""SMS, voice and email delivery: the transport contract.
 
-A *transport* sends an SMS or places a voice call through one gateway (Twilio, AWS SNS, an
-operator's webhook, or a development outbox file). Transports are classes found through the
-``idp.transports`` entry-point group; the operator configures named *instances* of them and
-lists, per channel, which instances to try in order (see :mod:`idp.delivery.registry`).
+A *transport* sends an SMS, places a voice call or hands over an email through one gateway
+(Twilio, AWS SNS, an operator's webhook, an SMTP relay, or a development outbox file).
+Transports are classes found through the ``idp.transports`` entry-point group; the operator
+configures named *instances* of them and lists, per channel, which instances to try in order
+(see :mod:`idp.delivery.registry`).
 
 Writing a transport (a plugin may do this; it imports only ``idp.delivery``)::
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import enum
 import re
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
@@ -42,11 +43,13 @@ __all__ = [
     "ConfigT",
     "DeliveryConfigError",
     "DeliveryError",
+    "EmailMessage",
     "Receipt",
     "SmsMessage",
     "Transport",
     "TransportError",
     "VoiceCall",
+    "mask_email",
     "mask_number",
 ]
 
@@ -60,6 +63,7 @@ class Capability(enum.Enum):
 
     SMS = "sms"
     VOICE = "voice"
+    EMAIL = "email"
 
 
 def mask_number(number: str) -> str:
@@ -68,6 +72,15 @@ def mask_number(number: str) -> str:
     if not E164_PATTERN.fullmatch(number):
         return "(invalid number)"
     return number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
+def mask_email(address: str) -> str:
+    """``seller@example.com`` -> ``s*****@example.com``: the domain and a first letter, for
+    logs and audit events."""
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return "(invalid address)"
+    return local[0] + "*" * max(len(local) - 1, 1) + "@" + domain
 
 
 def _check_number(number: str) -> None:
@@ -100,6 +113,28 @@ class VoiceCall:
         _check_number(self.to)
         if not self.segments:
             raise ValueError("a voice call needs at least one segment to speak")
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    """One email: a plain-text part and an HTML alternative of the same words.
+
+    ``repr`` hides the address and the content. ``headers`` are extra header fields (name,
+    value) such as ``Auto-Submitted``; the transport sets From, To, Date and Message-ID."""
+
+    to: str = field(repr=False)
+    subject: str = field(repr=False)
+    text: str = field(repr=False)
+    html: str = field(repr=False)
+    locale: str = "ja"
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        local, at, domain = self.to.rpartition("@")
+        if not at or not local or "." not in domain or any(c in self.to for c in "\r\n<>, "):
+            raise ValueError("'to' must be one plain email address such as seller@example.com")
+        if "\n" in self.subject or "\r" in self.subject:
+            raise ValueError("a subject is one line")
 
 
 @dataclass(frozen=True)
@@ -181,16 +216,22 @@ class Transport(ABC, Generic[ConfigT]):
         if capability in cls.capabilities:
             return None
         supported = ", ".join(sorted(c.value for c in cls.capabilities)) or "nothing"
-        verb = "send SMS" if capability is Capability.SMS else "place voice calls"
+        verb = {Capability.SMS: "send SMS", Capability.VOICE: "place voice calls",
+                Capability.EMAIL: "send email"}[capability]
         return f"type '{cls.type_name}' cannot {verb} (it supports: {supported})"
 
-    @abstractmethod
     def send_sms(self, msg: SmsMessage) -> Receipt:
-        """Hand ``msg`` to the gateway; return its receipt or raise :class:`TransportError`."""
+        """Hand ``msg`` to the gateway; return its receipt or raise :class:`TransportError`.
+        Every transport that lists ``Capability.SMS`` implements it."""
+        raise TransportError(self.instance, "cannot send SMS", retryable=False)
 
     def place_call(self, call: VoiceCall) -> Receipt:
         """Place ``call``; return the receipt or raise :class:`TransportError`."""
         raise TransportError(self.instance, "cannot place voice calls", retryable=False)
+
+    def send_email(self, msg: EmailMessage) -> Receipt:
+        """Hand ``msg`` to a mail relay; return the receipt or raise :class:`TransportError`."""
+        raise TransportError(self.instance, "cannot send email", retryable=False)
 
     def close(self) -> None:
         """Release connections and files. Called once, at shutdown."""

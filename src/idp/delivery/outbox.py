@@ -1,9 +1,10 @@
 """The ``outbox`` transport: messages become JSON lines in a file. DEVELOPMENT AND TESTS ONLY.
 
-It stores every text in clear, codes included, so a developer (and the dev-mode "phone"
+It stores every text in clear, codes included, so a developer (and the dev-mode outbox
 page, and the test suite) can read them. Never configure it in production.
 
-One line per message: ``{"at", "channel", "id", "to", "text" | "segments", "locale"}``.
+One line per message: ``{"at", "channel", "id", "to", "text" | "segments", "locale"}``; an
+email also has ``"subject"`` and ``"html"``.
 Several processes may append at once: each append holds an exclusive ``flock``.
 """
 
@@ -17,7 +18,15 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from idp.delivery import Capability, Receipt, SmsMessage, Transport, TransportError, VoiceCall
+from idp.delivery import (
+    Capability,
+    EmailMessage,
+    Receipt,
+    SmsMessage,
+    Transport,
+    TransportError,
+    VoiceCall,
+)
 from idp.settings import ConfigModel
 
 __all__ = ["OutboxConfig", "OutboxTransport", "read_outbox"]
@@ -33,7 +42,7 @@ class OutboxTransport(Transport[OutboxConfig]):
 
     type_name = "outbox"
     config_class = OutboxConfig
-    capabilities = frozenset({Capability.SMS, Capability.VOICE})
+    capabilities = frozenset({Capability.SMS, Capability.VOICE, Capability.EMAIL})
 
     def send_sms(self, msg: SmsMessage) -> Receipt:
         return self._append({"channel": "sms", "to": msg.to, "text": msg.text,
@@ -42,6 +51,10 @@ class OutboxTransport(Transport[OutboxConfig]):
     def place_call(self, call: VoiceCall) -> Receipt:
         return self._append({"channel": "voice", "to": call.to,
                              "segments": list(call.segments), "locale": call.locale})
+
+    def send_email(self, msg: EmailMessage) -> Receipt:
+        return self._append({"channel": "email", "to": msg.to, "subject": msg.subject,
+                             "text": msg.text, "html": msg.html, "locale": msg.locale})
 
     def _append(self, fields: dict[str, Any]) -> Receipt:
         message_id = uuid.uuid4().hex
@@ -70,8 +83,8 @@ def read_outbox(
     path: Path | str, *, to: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The latest ``limit`` messages in the outbox at ``path``, newest first, optionally only
-    those sent ``to`` one number. A missing file is an empty outbox. For the dev "phone" page
-    and tests."""
+    those sent ``to`` one number (or address). A missing file is an empty outbox. For the
+    dev outbox page and tests."""
     newest: deque[dict[str, Any]] = deque(maxlen=max(limit, 0))
     try:
         with Path(path).open(encoding="utf-8") as file:

@@ -18,11 +18,13 @@ from idp.delivery import (
     Capability,
     DeliveryConfigError,
     DeliveryError,
+    EmailMessage,
     Receipt,
     SmsMessage,
     Transport,
     TransportError,
     VoiceCall,
+    mask_email,
     mask_number,
 )
 from idp.observability import Audit
@@ -34,7 +36,7 @@ ENTRY_POINT_GROUP = "idp.transports"
 
 log = logging.getLogger("idp.delivery")
 
-_CHANNELS = (Capability.SMS, Capability.VOICE)
+_CHANNELS = (Capability.SMS, Capability.VOICE, Capability.EMAIL)
 
 
 class Delivery:
@@ -65,10 +67,17 @@ class Delivery:
         return tuple(t.instance for t in self._channels[channel])
 
     def send_sms(self, msg: SmsMessage) -> Receipt:
-        return self._deliver(Capability.SMS, msg.to, lambda t: t.send_sms(msg))
+        return self._deliver(Capability.SMS, {"phone": mask_number(msg.to)},
+                             lambda t: t.send_sms(msg))
 
     def place_call(self, call: VoiceCall) -> Receipt:
-        return self._deliver(Capability.VOICE, call.to, lambda t: t.place_call(call))
+        return self._deliver(Capability.VOICE, {"phone": mask_number(call.to)},
+                             lambda t: t.place_call(call))
+
+    def send_email(self, msg: EmailMessage) -> Receipt:
+        """Hand an email to the ``[notifications] email`` instances, in order."""
+        return self._deliver(Capability.EMAIL, {"to": mask_email(msg.to)},
+                             lambda t: t.send_email(msg))
 
     def close(self) -> None:
         """Close every transport once (an instance may serve both channels)."""
@@ -80,9 +89,10 @@ class Delivery:
                     transport.close()
 
     def _deliver(
-        self, channel: Capability, to: str, send: Callable[[Transport[Any]], Receipt]
+        self, channel: Capability, masked: dict[str, str],
+        send: Callable[[Transport[Any]], Receipt],
     ) -> Receipt:
-        phone = mask_number(to)
+        phone = next(iter(masked.values()))
         failures: list[TransportError] = []
         for transport in self._channels[channel]:
             try:
@@ -99,7 +109,7 @@ class Delivery:
                 if self._audit is not None:
                     self._audit.emit(
                         "delivery.sent", channel=channel.value, instance=transport.instance,
-                        phone=phone, provider_id=receipt.provider_id, fallback=bool(failures),
+                        **masked, provider_id=receipt.provider_id, fallback=bool(failures),
                     )
                 return receipt
             failures.append(failure)
@@ -108,7 +118,7 @@ class Delivery:
             if self._audit is not None:
                 self._audit.emit(
                     "delivery.failed", channel=channel.value, instance=transport.instance,
-                    phone=phone, status=failure.status, error_code=failure.provider_code,
+                    **masked, status=failure.status, error_code=failure.provider_code,
                     retryable=failure.retryable, reason=failure.reason,
                 )
         error = DeliveryError(channel, failures)
@@ -166,8 +176,12 @@ def _config_lines(where: str, error: ValidationError) -> list[str]:
     return lines
 
 
-def load_transports(settings: DeliverySettings, *, audit: Audit | None = None) -> Delivery:
+def load_transports(
+    settings: DeliverySettings, *, audit: Audit | None = None, email: Sequence[str] = ()
+) -> Delivery:
     """Validate ``[delivery]``, create the transports its channels name, return the channels.
+    ``email`` is the ``[notifications] email`` list: instances of ``[delivery.transports]``
+    that hand over notices, in order.
 
     Raises :class:`DeliveryConfigError` listing every problem, one line each: an unknown
     transport type, invalid transport config, a channel naming an undefined instance or one
@@ -193,10 +207,12 @@ def load_transports(settings: DeliverySettings, *, audit: Audit | None = None) -
             errors.extend(_config_lines(where, exc))
 
     wanted: dict[Capability, list[str]] = {
-        Capability.SMS: list(settings.sms), Capability.VOICE: list(settings.voice)
+        Capability.SMS: list(settings.sms), Capability.VOICE: list(settings.voice),
+        Capability.EMAIL: list(email),
     }
     for channel, names in wanted.items():
-        where = f"delivery.{channel.value}"
+        where = ("notifications.email" if channel is Capability.EMAIL
+                 else f"delivery.{channel.value}")
         for index, name in enumerate(names):
             if name in names[:index]:
                 errors.append(f"{where}: transport instance {name!r} is listed twice")
@@ -213,7 +229,9 @@ def load_transports(settings: DeliverySettings, *, audit: Audit | None = None) -
         raise DeliveryConfigError(errors)
 
     created: dict[str, Transport[Any]] = {}
-    for name in dict.fromkeys(wanted[Capability.SMS] + wanted[Capability.VOICE]):
+    for name in dict.fromkeys(
+        wanted[Capability.SMS] + wanted[Capability.VOICE] + wanted[Capability.EMAIL]
+    ):
         cls, config = checked[name]
         try:
             created[name] = cls(config, instance=name)

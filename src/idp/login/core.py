@@ -17,7 +17,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from idp.crypto import DataKeys, DecryptionError
@@ -42,6 +42,7 @@ from idp.sessions import SsoSession, SsoSessions
 from idp.settings import Settings
 from idp.store import Store
 from idp.users import Accounts, User, method_user
+from idp.users.password_change import password_change_required
 
 __all__ = ["Browser", "JourneyCore", "LoginServices"]
 
@@ -238,4 +239,7 @@ class JourneyCore:
             step_up=tx.session_sid is not None, client_id=tx.client_id,
             sid=completion.session.sid,
         )
+        if password_change_required(services.store, user.id):
+            # "This wasn't me" (idp.notices): the password page comes first.
+            completion = replace(completion, resume="/account/password")
         return Outcome(Step.DONE, completion, tuple(out))

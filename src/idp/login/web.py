@@ -12,7 +12,8 @@
 ``/login/enroll/back``         choose another method (POST)
 ``/login/enroll/codes``        the recovery codes, once (E7); continue, trusting this browser
 ``/login/enroll/codes/download``  the recovery codes as a file (POST)
-``/dev/phone``                 dev mode only: the outbox as a phone
+``/dev/outbox``                dev mode only: the outbox as a phone and a mailbox
+``/dev/phone``                 its old address: a redirect
 =============================  ==============================================================
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from idp.login.devphone import phone_page
+from idp.login.devphone import OUTBOX_PATH, old_phone_page, phone_page
 from idp.login.enroll_pages import (
     codes_download,
     enroll_back,
@@ -52,5 +53,6 @@ def routes() -> list[BaseRoute]:
         Route("/login/enroll/back", enroll_back, methods=["POST"]),
         Route("/login/enroll/codes", enroll_codes, methods=_BOTH),
         Route("/login/enroll/codes/download", codes_download, methods=["POST"]),
-        Route("/dev/phone", phone_page, methods=["GET"]),
+        Route(OUTBOX_PATH, phone_page, methods=["GET"]),
+        Route("/dev/phone", old_phone_page, methods=["GET"]),
     ]

@@ -228,7 +228,8 @@ class Enrollments:
         codes: tuple[str, ...] = ()
         if complete and not core.recovery.exists(user.id):
             codes = core.recovery.generate(user.id).codes
-            core.audit.emit("recovery.generated", user_id=user.id, count=len(codes))
+            core.audit.emit("recovery.generated", user_id=user.id, count=len(codes),
+                            initial=True)
         core.audit.emit("method.enroll.completed", user_id=user.id, complete=complete,
                         replaced=replaced is not None, **fields)
         core.announce(MethodChange(user.id, "replaced" if replaced else "enrolled", role))

@@ -4,8 +4,9 @@
 We release only what we hold: a display name, a language, an email address. There is no
 phone or address data (phone numbers are second-factor secrets, never claims), so the
 ``phone`` and ``address`` scopes are not offered (OIDC Core 5.4: unsupported scopes are
-ignored). ``email_verified`` is ``false``: an operator typed or imported the address, and
-nobody has proved they read mail sent to it.
+ignored). ``email_verified`` is ``true`` only once the person proved they read mail sent to
+the current address (a link sent to it, ``idp.notices``), or an operator's import said the old
+system had proved it; a changed address is unverified again.
 """
 
 from __future__ import annotations
@@ -129,5 +130,5 @@ def user_claims(user: User, names: Iterable[str]) -> dict[str, Any]:
         elif name == "email":
             values["email"] = user.email
         elif name == "email_verified":
-            values["email_verified"] = False
+            values["email_verified"] = user.email_verified
     return values

@@ -86,10 +86,20 @@ class User:
     created_at: float = 0.0
     updated_at: float = 0.0
     password_hash: str | None = field(default=None, repr=False)
+    # The normalised address the person proved they read (idp.notices.verification); a
+    # changed address is unverified until proved again.
+    verified_email: str | None = None
 
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def email_verified(self) -> bool:
+        try:
+            return self.verified_email == normalise_email(self.email)
+        except InvalidEmail:
+            return False
 
     def public(self) -> dict[str, Any]:
         """Everything but the password hash, for listings and ``--json``."""
@@ -236,6 +246,27 @@ class Accounts:
             user_id, lambda user: {"security_epoch": user.security_epoch + 1}, actor
         )
         self._audit.emit("user.epoch_bumped", user_id=user_id, reason=reason)
+        return updated
+
+    def change_email(self, user_id: str, email: str, actor: str = "system") -> User:
+        """Give the person another address: the new index entry first (``EmailTaken`` if
+        someone has it), then the record, then the old entry goes. The new address is
+        unverified until proved (``User.email_verified``)."""
+        norm = normalise_email(email)
+        current = self.get(user_id)
+        if current is None:
+            raise UserNotFound(f"no user with id {user_id!r}")
+        old = normalise_email(current.email)
+        if norm == old:
+            return self.update(user_id, actor=actor, email=email.strip())
+        if not self._store.add(_email_key(norm), user_id.encode()):
+            raise EmailTaken(f"a user with email {email!r} already exists")
+        try:
+            updated = self.update(user_id, actor=actor, email=email.strip())
+        except BaseException:
+            self._store.delete(_email_key(norm))
+            raise
+        self._store.cas(_email_key(old), user_id.encode(), None)
         return updated
 
     def delete(self, user_id: str, actor: str = "system") -> None:
