@@ -25,6 +25,10 @@ from idp.account.web import routes as account_routes
 from idp.demo import routes as demo_routes
 from idp.login.machine import LoginMachine
 from idp.login.web import routes as login_routes
+from idp.metrics import bind_clients
+from idp.metrics import enable as enable_metrics
+from idp.metrics.gauges import start_gauges, stop_gauges
+from idp.metrics.http import RequestIdMiddleware
 from idp.observability import configure_logging
 from idp.oidc.state import OidcState
 from idp.oidc.web import routes as oidc_routes
@@ -74,6 +78,8 @@ def create_app(settings: Settings, services: Services | None = None, *,
     otherwise they are built here and closed when the app shuts down. ``clock`` is the sign-in
     journey's (a test's own clock)."""
     owned = services is None
+    # Before the services: their store is measured when metrics are on.
+    metrics = enable_metrics(settings) if settings.metrics.enabled else None
     services = services or build_services(settings)
     templates = Templates(settings)
     state: AppState = {
@@ -86,9 +92,13 @@ def create_app(settings: Settings, services: Services | None = None, *,
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         # Back-channel logout deliveries waiting in the store (from before a restart too).
         backchannel = asyncio.create_task(services.oidc.backchannel.run())
+        clients = services.oidc.clients
+        bind_clients(lambda client_id: clients.get(client_id) is not None)
+        gauges = start_gauges(metrics, services.oidc)
         try:
             yield state
         finally:
+            await stop_gauges(gauges)
             backchannel.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await backchannel
@@ -111,6 +121,7 @@ def create_app(settings: Settings, services: Services | None = None, *,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.server.secure)
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestIdMiddleware, metrics=metrics)  # outermost: ids on every line
     install_error_handlers(app, templates)
     return app
 

@@ -142,14 +142,22 @@ def serve(
         os.environ["IDP_CONFIG"] = str(state.config)
     click.echo(f"Nidan listening on http://{host}:{port} (issuer {settings.server.issuer})",
                err=True)
-    uvicorn.run(
-        "idp.app:create_app_from_environment", factory=True, host=host, port=port,
-        workers=workers, log_level=settings.logging.level.lower(), server_header=False,
-        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
-        # Our own JSON logging (configured by the app factory): never a traceback; and our own
-        # access log, without query strings (they carry codes and hints).
-        log_config=None, access_log=False,
-    )
+    # /metrics on its own listener, summing every worker (before any worker starts).
+    from idp.metrics.exporter import serve_metrics
+
+    exporter = serve_metrics(settings.metrics)
+    try:
+        uvicorn.run(
+            "idp.app:create_app_from_environment", factory=True, host=host, port=port,
+            workers=workers, log_level=settings.logging.level.lower(), server_header=False,
+            proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+            # Our own JSON logging (configured by the app factory): never a traceback; and our
+            # own access log, without query strings (they carry codes and hints).
+            log_config=None, access_log=False,
+        )
+    finally:
+        if exporter is not None:
+            exporter.stop()
 
 
 # -- users --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ reported at start-up, one line each, before any message could be lost to it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -25,6 +26,7 @@ from idp.delivery import (
     VoiceCall,
     mask_number,
 )
+from idp.delivery.units import calling_code, sms_segments
 from idp.observability import Audit
 from idp.settings import ConfigModel, DeliverySettings
 
@@ -65,10 +67,11 @@ class Delivery:
         return tuple(t.instance for t in self._channels[channel])
 
     def send_sms(self, msg: SmsMessage) -> Receipt:
-        return self._deliver(Capability.SMS, msg.to, lambda t: t.send_sms(msg))
+        return self._deliver(Capability.SMS, msg.to, lambda t: t.send_sms(msg),
+                             units=sms_segments(msg.text))
 
     def place_call(self, call: VoiceCall) -> Receipt:
-        return self._deliver(Capability.VOICE, call.to, lambda t: t.place_call(call))
+        return self._deliver(Capability.VOICE, call.to, lambda t: t.place_call(call), units=1)
 
     def close(self) -> None:
         """Close every transport once (an instance may serve both channels)."""
@@ -80,11 +83,15 @@ class Delivery:
                     transport.close()
 
     def _deliver(
-        self, channel: Capability, to: str, send: Callable[[Transport[Any]], Receipt]
+        self, channel: Capability, to: str, send: Callable[[Transport[Any]], Receipt], *,
+        units: int,
     ) -> Receipt:
         phone = mask_number(to)
+        # For the delivery metrics (cost per country, duration): not personal data.
+        cost: dict[str, Any] = {"country": calling_code(to), "units": units}
         failures: list[TransportError] = []
         for transport in self._channels[channel]:
+            started = time.perf_counter()
             try:
                 receipt = send(transport)
             except TransportError as exc:
@@ -100,6 +107,7 @@ class Delivery:
                     self._audit.emit(
                         "delivery.sent", channel=channel.value, instance=transport.instance,
                         phone=phone, provider_id=receipt.provider_id, fallback=bool(failures),
+                        duration_s=round(time.perf_counter() - started, 4), **cost,
                     )
                 return receipt
             failures.append(failure)
@@ -110,6 +118,7 @@ class Delivery:
                     "delivery.failed", channel=channel.value, instance=transport.instance,
                     phone=phone, status=failure.status, error_code=failure.provider_code,
                     retryable=failure.retryable, reason=failure.reason,
+                    duration_s=round(time.perf_counter() - started, 4), **cost,
                 )
         error = DeliveryError(channel, failures)
         log.error("%s to %s not delivered: %s", channel.value, phone, error)
