@@ -25,7 +25,7 @@ from idp.account.web import routes as account_routes
 from idp.demo import routes as demo_routes
 from idp.login.machine import LoginMachine
 from idp.login.web import routes as login_routes
-from idp.metrics import bind_clients
+from idp.metrics import bind_clients, tracing
 from idp.metrics import enable as enable_metrics
 from idp.metrics.gauges import start_gauges, stop_gauges
 from idp.metrics.http import RequestIdMiddleware
@@ -78,7 +78,9 @@ def create_app(settings: Settings, services: Services | None = None, *,
     otherwise they are built here and closed when the app shuts down. ``clock`` is the sign-in
     journey's (a test's own clock)."""
     owned = services is None
-    # Before the services: their store is measured when metrics are on.
+    # Before the services: their store is measured (and traced) when metrics (traces) are on.
+    if settings.tracing.enabled:
+        tracing.enable()
     metrics = enable_metrics(settings) if settings.metrics.enabled else None
     services = services or build_services(settings)
     templates = Templates(settings)

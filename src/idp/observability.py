@@ -54,6 +54,8 @@ class RequestContext:
 
     request_id: str
     client_id: str | None = None
+    trace_id: str | None = None  # when tracing is on
+    span_id: str | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("idp_request", default=None)
@@ -117,6 +119,9 @@ class _JsonFormatter(logging.Formatter):
         context = _current.get()
         if context is not None:
             data["request_id"] = context.request_id
+            if context.trace_id is not None:
+                data["trace_id"] = context.trace_id
+                data["span_id"] = context.span_id
         if record.exc_info and record.exc_info[0] is not None:
             # The type only: a traceback can quote values (codes, secrets) from its frames.
             data["exception"] = record.exc_info[0].__name__

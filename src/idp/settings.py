@@ -45,6 +45,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "StoreSettings",
+    "TracingSettings",
     "UiSettings",
     "describe_validation_error",
     "load_settings",
@@ -343,6 +344,13 @@ class MetricsSettings(ConfigModel):
         return host.strip("[]"), int(port)
 
 
+class TracingSettings(ConfigModel):
+    # OpenTelemetry traces (docs/observability.md), off by default. Where they go and how
+    # they are sampled come from the standard OTEL_* environment (OTEL_EXPORTER_OTLP_ENDPOINT,
+    # OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER...); needs the "otel" extra installed.
+    enabled: bool = False
+
+
 def _default_methods() -> dict[str, dict[str, Any]]:
     return {"totp": {}, "sms": {}, "voice": {}}
 
@@ -372,6 +380,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     _toml_data: ClassVar[dict[str, Any]] = {}
 

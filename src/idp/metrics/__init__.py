@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from idp.metrics import tracing
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -65,11 +67,13 @@ def labels() -> Labels | None:
 def observe_password_verify(seconds: float) -> None:
     if _instruments is not None:
         _instruments.password_verify.observe(seconds)
+    if tracing.active():
+        tracing.record_span("password verify", seconds)
 
 
 def measured_store(store: Store, settings: Settings) -> Store:
-    """``store`` timed and counted per operation, when metrics are on."""
-    if _instruments is None:
+    """``store`` timed and counted per operation (and traced), when metrics or traces are on."""
+    if _instruments is None and not tracing.active():
         return store
     from idp.metrics.events import store_backend
     from idp.metrics.store import instrumented_store

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from idp.metrics import tracing
 from idp.observability import RequestContext, bind_request, unbind_request
 
 if TYPE_CHECKING:
@@ -98,6 +99,10 @@ class RequestIdMiddleware:
         if request_id is None:
             request_id = os.urandom(16).hex()
         token = bind_request(RequestContext(request_id))
+        span = None
+        if tracing.active():
+            method = scope["method"]
+            span = tracing.ServerSpan(method if method in _METHODS else "other", scope["headers"])
         metrics = self.metrics
         started = time.perf_counter()
         status = 500
@@ -118,6 +123,8 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if span is not None:
+                span.end(self.routes.template(scope), status)
             unbind_request(token)
             if metrics is not None:
                 elapsed = time.perf_counter() - started
