@@ -88,3 +88,25 @@ def test_a_zombie_or_gone_process_is_not_running() -> None:
     assert not _running(child.pid)  # a zombie until waited for
     child.wait()
     assert not _running(child.pid)
+
+
+def test_the_store_gauges_read_pending_logouts_and_key_expiry(tmp_path: Path) -> None:
+    from prometheus_client import REGISTRY
+
+    from idp import metrics
+    from idp.metrics.gauges import refresh_gauges
+    from idp.services import build_services
+
+    settings = make_settings(tmp_path)
+    made = metrics.enable(settings)
+    services = build_services(settings)
+    try:
+        services.oidc.keys.ring()
+        services.oidc.backchannel.enqueue(sid="s", user_id="u", client_ids=[])
+        refresh_gauges(made, services.oidc)
+    finally:
+        services.close()
+    assert REGISTRY.get_sample_value("nidan_backchannel_logout_pending") == 0
+    expiry = REGISTRY.get_sample_value("nidan_signing_key_expiry_timestamp_seconds",
+                                       {"alg": "RS256"})
+    assert expiry == float("inf")  # a current key with no successor has no end

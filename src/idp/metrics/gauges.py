@@ -57,11 +57,12 @@ def refresh_gauges(metrics: Instruments, oidc: _Oidc) -> None:
 
 async def _loop(metrics: Instruments, oidc: _Oidc) -> None:
     while True:
+        # First read one period after start: start-up stays as it was (nothing loaded early).
+        await asyncio.sleep(REFRESH_S)
         try:
             await run_in_threadpool(refresh_gauges, metrics, oidc)
         except Exception as exc:  # the store is away: the gauges keep their last value
             log.warning("metrics: gauges not refreshed: %s", type(exc).__name__)
-        await asyncio.sleep(REFRESH_S)
 
 
 def start_gauges(metrics: Instruments | None, oidc: _Oidc) -> asyncio.Task[None] | None:
