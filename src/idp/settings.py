@@ -305,7 +305,8 @@ class MetricsSettings(ConfigModel):
     # sum of every worker); never on the public port. docs/observability.md.
     enabled: bool = True
     listen: str = "127.0.0.1:9464"
-    # Optional: scrapes must send "Authorization: Bearer <token>" (or give bearer_token_file).
+    # Port 0: any free port (logged). Optional: scrapes must send "Authorization: Bearer
+    # <token>" (or give bearer_token_file).
     bearer_token: SecretStr | None = None
     # Where workers keep their metric files; wiped at start. Empty: a fresh temporary folder.
     multiprocess_dir: str = ""
@@ -323,7 +324,7 @@ class MetricsSettings(ConfigModel):
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError("expected host:port such as 127.0.0.1:9464 or [::1]:9464")
         return value
 

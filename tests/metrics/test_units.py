@@ -49,6 +49,7 @@ def test_request_ids() -> None:
 @pytest.mark.parametrize(("values", "message"), [
     ({"listen": "9464"}, "expected host:port"),
     ({"listen": "127.0.0.1:99999"}, "expected host:port"),
+    ({"listen": ":9464"}, "expected host:port"),
     ({"sms_prices": {"+81": 0.1}}, "expected a country calling code"),
     ({"voice_prices": {"81": -1.0}}, "cannot be negative"),
 ])
@@ -110,3 +111,24 @@ def test_the_store_gauges_read_pending_logouts_and_key_expiry(tmp_path: Path) ->
     expiry = REGISTRY.get_sample_value("nidan_signing_key_expiry_timestamp_seconds",
                                        {"alg": "RS256"})
     assert expiry == float("inf")  # a current key with no successor has no end
+
+
+def test_a_taken_metrics_port_is_one_error_line_not_a_stop(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from idp.metrics.exporter import serve_metrics
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = make_settings(tmp_path, metrics={"listen": f"127.0.0.1:{port}"})
+        saved = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        try:
+            assert serve_metrics(settings.metrics) is None
+            assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+        finally:
+            if saved is not None:
+                os.environ["PROMETHEUS_MULTIPROC_DIR"] = saved
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from idp.settings import MetricsSettings, SettingsError
+from idp.settings import MetricsSettings
 
 __all__ = ["Exporter", "prepare", "serve_metrics", "start"]
 
@@ -152,15 +153,20 @@ def start(settings: MetricsSettings, folder: Path, temporary: bool) -> Exporter:
 
 
 def serve_metrics(settings: MetricsSettings) -> Exporter | None:
-    """For ``idp serve``: the exporter when metrics are on (before the workers start)."""
+    """For ``idp serve``: the exporter when metrics are on (before the workers start).
+
+    A listener that cannot bind (the port is taken) does not stop the identity provider:
+    sign-in matters more than its metrics. One error line says so, and the scrape target's
+    absence fires ``NidanTargetDown``."""
     if not settings.enabled:
         return None
     folder, temporary = prepare(settings)
     try:
         return start(settings, folder, temporary)
     except OSError as exc:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         if temporary:
             shutil.rmtree(folder, ignore_errors=True)
-        raise SettingsError(
-            f"metrics.listen: cannot listen on {settings.listen}: {exc.strerror or exc}"
-        ) from None
+        print(f"idp: error: metrics.listen: cannot listen on {settings.listen}: "
+              f"{exc.strerror or exc}; serving without /metrics", file=sys.stderr)
+        return None
