@@ -146,6 +146,8 @@ def serve(
     from idp.metrics.exporter import serve_metrics
 
     exporter = serve_metrics(settings.metrics)
+    if exporter is not None:
+        click.echo("Metrics on http://{}:{}/metrics".format(*exporter.address), err=True)
     try:
         uvicorn.run(
             "idp.app:create_app_from_environment", factory=True, host=host, port=port,
@@ -154,6 +156,9 @@ def serve(
             # Our own JSON logging (configured by the app factory): never a traceback; and our
             # own access log, without query strings (they carry codes and hints).
             log_config=None, access_log=False,
+            # A worker that does not answer the supervisor's ping in time is killed and
+            # restarted; 5 s (the default) is shorter than a start-up on a loaded host.
+            timeout_worker_healthcheck=30,
         )
     finally:
         if exporter is not None:

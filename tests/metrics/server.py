@@ -230,7 +230,7 @@ def running_server(directory: Path, workers: int = 2) -> Iterator[Server]:
                     directory, log, process, (directory / "client-secret").read_text(),
                     people, hits, (directory / "metrics-token").read_text())
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded machine starts workers slowly
         while not _ready(server, workers):
             if process.poll() is not None:
                 raise AssertionError(f"idp serve exited:\n{log.read_text()}")
