@@ -27,6 +27,7 @@ ROOMS: Final = (
     "observability",
     "crypto",
     "store",
+    "metrics",
     "delivery",
     "methods",
     "users",

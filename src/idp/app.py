@@ -28,6 +28,10 @@ from idp.login.web import routes as login_routes
 from idp.notices.context import RequestInfoMiddleware
 from idp.notices.pages import routes as notice_routes
 from idp.notices.state import NoticeState
+from idp.metrics import bind_clients, tracing
+from idp.metrics import enable as enable_metrics
+from idp.metrics.gauges import start_gauges, stop_gauges
+from idp.metrics.http import RequestIdMiddleware
 from idp.observability import configure_logging
 from idp.oidc.web import routes as oidc_routes
 from idp.services import Services, build_services
@@ -77,6 +81,10 @@ def create_app(settings: Settings, services: Services | None = None, *,
     otherwise they are built here and closed when the app shuts down. ``clock`` is the sign-in
     journey's (a test's own clock)."""
     owned = services is None
+    # Before the services: their store is measured (and traced) when metrics (traces) are on.
+    if settings.tracing.enabled:
+        tracing.enable()
+    metrics = enable_metrics(settings) if settings.metrics.enabled else None
     services = services or build_services(settings)
     templates = Templates(settings)
     state: AppState = {
@@ -89,6 +97,9 @@ def create_app(settings: Settings, services: Services | None = None, *,
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         # Back-channel logout deliveries waiting in the store (from before a restart too).
         backchannel = asyncio.create_task(services.oidc.backchannel.run())
+        clients = services.oidc.clients
+        bind_clients(lambda client_id: clients.get(client_id) is not None)
+        gauges = start_gauges(metrics, services.oidc)
         # Security notices waiting in the store, sent by whichever replica claims each.
         notices = asyncio.create_task(services.notices.run(templates))
         try:
@@ -96,6 +107,7 @@ def create_app(settings: Settings, services: Services | None = None, *,
         finally:
             # SIGTERM (graceful shutdown): let the delivery being sent finish, then stop; the
             # pending ones stay in the store for another replica.
+            await stop_gauges(gauges)
             provider = services.oidc
             provider.backchannel.stop()
             done, _ = await asyncio.wait({backchannel},
@@ -130,6 +142,7 @@ def create_app(settings: Settings, services: Services | None = None, *,
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.server.secure)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestInfoMiddleware, secure=settings.server.secure)
+    app.add_middleware(RequestIdMiddleware, metrics=metrics)  # ids on every line
     # Outermost: every layer and route sees the client's address, not the proxy's.
     app.add_middleware(ForwardedHeadersMiddleware, trusted_proxies=settings.server.trusted_proxies)
     install_error_handlers(app, templates)

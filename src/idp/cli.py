@@ -142,7 +142,17 @@ def serve(
         os.environ["IDP_CONFIG"] = str(state.config)
     click.echo(f"Nidan listening on http://{host}:{port} (issuer {settings.server.issuer})",
                err=True)
-    run_server(settings, host=host, port=port, workers=workers)
+    # /metrics on its own listener, summing every worker (before any worker starts).
+    from idp.metrics.exporter import serve_metrics
+
+    exporter = serve_metrics(settings.metrics)
+    if exporter is not None:
+        click.echo("Metrics on http://{}:{}/metrics".format(*exporter.address), err=True)
+    try:
+        run_server(settings, host=host, port=port, workers=workers)
+    finally:
+        if exporter is not None:
+            exporter.stop()
 
 
 # -- users --------------------------------------------------------------------------------

@@ -4,6 +4,10 @@ Audit events are JSON lines on the ``idp.audit`` logger: one per enrollment, cha
 success, failure, lockout, reset, import. They carry who and what, never a code, password,
 secret or token; :class:`Audit` refuses field names that suggest one, so a careless caller
 fails in tests instead of leaking in production.
+
+Each request has a :class:`RequestContext` (set by the web edge, :mod:`idp.metrics.http`):
+its request id goes on every log line and audit event of that request. Functions in
+``AUDIT_HOOKS`` see every audit event of every :class:`Audit` (the metrics count them).
 """
 
 from __future__ import annotations
@@ -13,9 +17,22 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FORBIDDEN_FIELDS", "Audit", "AuditEvent", "configure_logging"]
+__all__ = [
+    "AUDIT_HOOKS",
+    "FORBIDDEN_FIELDS",
+    "Audit",
+    "AuditEvent",
+    "RequestContext",
+    "bind_request",
+    "configure_logging",
+    "current_request",
+    "note_client",
+    "unbind_request",
+]
 
 AUDIT_LOGGER = "idp.audit"
 
@@ -25,6 +42,43 @@ FORBIDDEN_FIELDS = ("code", "password", "secret", "token", "otp", "seed", "key")
 _ALLOWED_FIELDS = frozenset({"key_id", "client_id", "error_code", "token_type"})
 
 AuditEvent = dict[str, Any]
+
+# Called with every audit event of every Audit, after its own listeners (the metrics).
+AUDIT_HOOKS: list[Callable[[AuditEvent], None]] = []
+
+
+@dataclass
+class RequestContext:
+    """What log lines and audit events of one request share. Mutable on purpose: a handler
+    running in the thread pool (a copy of the context) can still note the client."""
+
+    request_id: str
+    client_id: str | None = None
+    trace_id: str | None = None  # when tracing is on
+    span_id: str | None = None
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("idp_request", default=None)
+
+
+def current_request() -> RequestContext | None:
+    return _current.get()
+
+
+def bind_request(context: RequestContext) -> Token[RequestContext | None]:
+    """Make ``context`` the current request's; undo with :func:`unbind_request`."""
+    return _current.set(context)
+
+
+def unbind_request(token: Token[RequestContext | None]) -> None:
+    _current.reset(token)
+
+
+def note_client(client_id: str | None) -> None:
+    """The OAuth client this request is for, once known (for the per-client metrics)."""
+    context = _current.get()
+    if context is not None and client_id:
+        context.client_id = client_id
 
 
 class Audit:
@@ -43,9 +97,14 @@ class Audit:
         if user_id is not None:
             record["user_id"] = user_id
         record.update(fields)
+        context = _current.get()
+        if context is not None:
+            record.setdefault("request_id", context.request_id)
         self._logger.info(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str))
         for listener in self.listeners:
             listener(record)
+        for hook in AUDIT_HOOKS:
+            hook(record)
         return record
 
     def add_audit_listener(self, listener: Callable[[AuditEvent], None]) -> None:
@@ -63,6 +122,12 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        context = _current.get()
+        if context is not None:
+            data["request_id"] = context.request_id
+            if context.trace_id is not None:
+                data["trace_id"] = context.trace_id
+                data["span_id"] = context.span_id
         if record.exc_info and record.exc_info[0] is not None:
             # The type only: a traceback can quote values (codes, secrets) from its frames.
             data["exception"] = record.exc_info[0].__name__
@@ -70,6 +135,11 @@ class _JsonFormatter(logging.Formatter):
 
 
 class _PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        context = _current.get()
+        return text if context is None else f"{text} request_id={context.request_id}"
+
     def formatException(self, ei: Any) -> str:
         return f"{ei[0].__name__} (traceback withheld: it can quote secrets)"
 

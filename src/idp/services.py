@@ -17,6 +17,7 @@ from idp.methods.codes import IssuedCode
 from idp.methods.core import MethodChange
 from idp.methods.service import MethodService
 from idp.notices import Notices
+from idp.metrics import measured_store
 from idp.observability import Audit
 from idp.oidc.provider import OidcProvider
 from idp.sessions import SsoSessions
@@ -57,7 +58,7 @@ def build_services(
     """Wire every service from settings. Raises ``SettingsError`` subclasses, one line per
     problem, for configuration that cannot work (a method or transport not installed...).
     ``code_observer`` sees every issued code: for test harnesses only."""
-    store = store or open_store(settings.store)
+    store = measured_store(store or open_store(settings.store), settings)
     audit = Audit()
     accounts = Accounts(store, Passwords(settings.passwords), audit)
     devices = TrustedBrowsers(

@@ -39,6 +39,7 @@ __all__ = [
     "LoggingSettings",
     "NoticeEvents",
     "NotificationSettings",
+    "MetricsSettings",
     "OidcSettings",
     "PasswordSettings",
     "SecretSettings",
@@ -46,6 +47,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "StoreSettings",
+    "TracingSettings",
     "UiSettings",
     "describe_validation_error",
     "load_settings",
@@ -395,6 +397,58 @@ class OidcSettings(ConfigModel):
     logout_token_lifetime_s: int = Field(default=120, ge=10, le=3600)
 
 
+class MetricsSettings(ConfigModel):
+    # Prometheus /metrics on a listener of its own, served by the supervising process (the
+    # sum of every worker); never on the public port. docs/observability.md.
+    enabled: bool = True
+    listen: str = "127.0.0.1:9464"
+    # Port 0: any free port (logged). Optional: scrapes must send "Authorization: Bearer
+    # <token>" (or give bearer_token_file).
+    bearer_token: SecretStr | None = None
+    # Where workers keep their metric files; wiped at start. Empty: a fresh temporary folder.
+    multiprocess_dir: str = ""
+    # A client label on the funnel and token metrics (registered clients; others are "other").
+    # Off: every client is counted as "all" (many clients, or client ids that are sensitive).
+    per_client_labels: bool = True
+    # The operator's price of one billable unit (an SMS segment, a call) per country calling
+    # code ("81" Japan, "1" NANP), and for any other code under "default"; for the estimated
+    # cost metric only (nidan_code_delivery_cost_total), in the currency named here.
+    currency: str = "USD"
+    sms_prices: dict[str, float] = Field(default_factory=dict)
+    voice_prices: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError("expected host:port such as 127.0.0.1:9464 or [::1]:9464")
+        return value
+
+    @field_validator("sms_prices", "voice_prices")
+    @classmethod
+    def _calling_codes(cls, value: dict[str, float]) -> dict[str, float]:
+        for code, price in value.items():
+            if code != "default" and not (code.isdigit() and 1 <= len(code) <= 3):
+                raise ValueError(f"{code!r}: expected a country calling code such as \"81\", "
+                                 "or \"default\"")
+            if price < 0:
+                raise ValueError(f"{code!r}: a price cannot be negative")
+        return value
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+class TracingSettings(ConfigModel):
+    # OpenTelemetry traces (docs/observability.md), off by default. Where they go and how
+    # they are sampled come from the standard OTEL_* environment (OTEL_EXPORTER_OTLP_ENDPOINT,
+    # OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER...); needs the "otel" extra installed.
+    enabled: bool = False
+
+
 def _default_methods() -> dict[str, dict[str, Any]]:
     return {"totp": {}, "sms": {}, "voice": {}}
 
@@ -424,6 +478,8 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     _toml_data: ClassVar[dict[str, Any]] = {}
 

@@ -8,6 +8,7 @@ reported at start-up, one line each, before any message could be lost to it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -27,6 +28,7 @@ from idp.delivery import (
     mask_email,
     mask_number,
 )
+from idp.delivery.units import calling_code, sms_segments
 from idp.observability import Audit
 from idp.settings import ConfigModel, DeliverySettings
 
@@ -68,16 +70,16 @@ class Delivery:
 
     def send_sms(self, msg: SmsMessage) -> Receipt:
         return self._deliver(Capability.SMS, {"phone": mask_number(msg.to)},
-                             lambda t: t.send_sms(msg))
+                             lambda t: t.send_sms(msg), cost=_cost(msg.to, sms_segments(msg.text)))
 
     def place_call(self, call: VoiceCall) -> Receipt:
         return self._deliver(Capability.VOICE, {"phone": mask_number(call.to)},
-                             lambda t: t.place_call(call))
+                             lambda t: t.place_call(call), cost=_cost(call.to, 1))
 
     def send_email(self, msg: EmailMessage) -> Receipt:
         """Hand an email to the ``[notifications] email`` instances, in order."""
         return self._deliver(Capability.EMAIL, {"to": mask_email(msg.to)},
-                             lambda t: t.send_email(msg))
+                             lambda t: t.send_email(msg), cost={})
 
     def close(self) -> None:
         """Close every transport once (an instance may serve both channels)."""
@@ -90,11 +92,12 @@ class Delivery:
 
     def _deliver(
         self, channel: Capability, masked: dict[str, str],
-        send: Callable[[Transport[Any]], Receipt],
+        send: Callable[[Transport[Any]], Receipt], *, cost: dict[str, Any],
     ) -> Receipt:
         phone = next(iter(masked.values()))
         failures: list[TransportError] = []
         for transport in self._channels[channel]:
+            started = time.perf_counter()
             try:
                 receipt = send(transport)
             except TransportError as exc:
@@ -110,6 +113,7 @@ class Delivery:
                     self._audit.emit(
                         "delivery.sent", channel=channel.value, instance=transport.instance,
                         **masked, provider_id=receipt.provider_id, fallback=bool(failures),
+                        duration_s=round(time.perf_counter() - started, 4), **cost,
                     )
                 return receipt
             failures.append(failure)
@@ -120,10 +124,16 @@ class Delivery:
                     "delivery.failed", channel=channel.value, instance=transport.instance,
                     **masked, status=failure.status, error_code=failure.provider_code,
                     retryable=failure.retryable, reason=failure.reason,
+                    duration_s=round(time.perf_counter() - started, 4), **cost,
                 )
         error = DeliveryError(channel, failures)
         log.error("%s to %s not delivered: %s", channel.value, phone, error)
         raise error
+
+
+def _cost(number: str, units: int) -> dict[str, Any]:
+    """For the delivery metrics (cost per country, duration): not personal data."""
+    return {"country": calling_code(number), "units": units}
 
 
 def installed_transports() -> dict[str, list[EntryPoint]]:

@@ -37,7 +37,7 @@ from idp.login.model import (
 from idp.login.transactions import Held, Transactions
 from idp.methods import MethodUser
 from idp.methods.service import MethodService
-from idp.observability import Audit
+from idp.observability import Audit, note_client
 from idp.sessions import SsoSession, SsoSessions
 from idp.settings import Settings
 from idp.store import Store
@@ -106,6 +106,7 @@ class JourneyCore:
         held = self.transactions.load(token)
         if held is None:
             raise TransactionExpired("missing")
+        note_client(held.tx.client_id)  # for the funnel's client label
         if form_id is not None and not hmac.compare_digest(
             form_id.encode(), held.tx.id.encode()
         ):
@@ -237,7 +238,7 @@ class JourneyCore:
             method=tx.method if coded else None,
             trusted_browser=not coded, recovery=tx.recovery,
             step_up=tx.session_sid is not None, client_id=tx.client_id,
-            sid=completion.session.sid,
+            sid=completion.session.sid, duration_s=round(self.clock() - tx.created_at, 3),
         )
         if password_change_required(services.store, user.id):
             # "This wasn't me" (idp.notices): the password page comes first.

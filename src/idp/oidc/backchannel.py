@@ -151,11 +151,14 @@ class BackchannelLogout:
                                ttl=self._settings.backchannel_timeout_s * 2 + 1):
             return 0
         try:
+            started = time.perf_counter()
             status = self._post(http, record)
+            took = round(time.perf_counter() - started, 4)
             if status in (200, 204):
                 self._finish(delivery_id)
                 self._audit.emit("oidc.backchannel_delivered", user_id=record["sub"],
-                                 client_id=record["client_id"], attempts=record["attempts"] + 1)
+                                 client_id=record["client_id"], attempts=record["attempts"] + 1,
+                                 duration_s=took)
                 return 1
             attempts = record["attempts"] + 1
             delay = min(self._settings.backchannel_retry_max_s,
@@ -165,7 +168,7 @@ class BackchannelLogout:
             self._store.cas(_PENDING + delivery_id, raw, dump_record(record), ttl=self._keep_s())
             self._audit.emit("oidc.backchannel_failed", user_id=record["sub"],
                              client_id=record["client_id"], attempts=attempts, status=status,
-                             retry_in_s=round(delay, 3))
+                             retry_in_s=round(delay, 3), duration_s=took)
             return 0
         finally:
             self._store.delete(_CLAIM + delivery_id)

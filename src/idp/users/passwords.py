@@ -12,12 +12,14 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 
 import argon2
 import bcrypt
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from idp.metrics import observe_password_verify
 from idp.settings import PasswordSettings
 
 __all__ = ["PasswordCheck", "PasswordPolicyError", "Passwords", "UnsupportedHash"]
@@ -77,6 +79,13 @@ class Passwords:
 
     def verify(self, stored: str, password: str) -> PasswordCheck:
         """Check ``password`` against ``stored`` in constant time for its scheme."""
+        started = time.perf_counter()
+        try:
+            return self._verify(stored, password)
+        finally:
+            observe_password_verify(time.perf_counter() - started)
+
+    def _verify(self, stored: str, password: str) -> PasswordCheck:
         if stored.startswith("$argon2"):
             try:
                 self._hasher.verify(stored, password)
@@ -89,8 +98,10 @@ class Passwords:
 
     def verify_dummy(self, password: str) -> None:
         """Spend the time a real check would, for an account that does not exist."""
+        started = time.perf_counter()
         with contextlib.suppress(VerificationError):
             self._hasher.verify(self._dummy, password)
+        observe_password_verify(time.perf_counter() - started)
 
     @staticmethod
     def check_importable(stored: str) -> None:
