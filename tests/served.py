@@ -76,6 +76,8 @@ def toml_text(sections: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def write_config(path: Path, sections: Mapping[str, Mapping[str, Any]]) -> Path:
+    # Several servers run side by side: each /metrics listener on a free port of its own.
+    sections = {"metrics": {"listen": "127.0.0.1:0"}, **sections}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(toml_text(sections), encoding="utf-8")
     return path

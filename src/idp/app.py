@@ -25,13 +25,13 @@ from idp.account.web import routes as account_routes
 from idp.demo import routes as demo_routes
 from idp.login.machine import LoginMachine
 from idp.login.web import routes as login_routes
-from idp.notices.context import RequestInfoMiddleware
-from idp.notices.pages import routes as notice_routes
-from idp.notices.state import NoticeState
 from idp.metrics import bind_clients, tracing
 from idp.metrics import enable as enable_metrics
 from idp.metrics.gauges import start_gauges, stop_gauges
 from idp.metrics.http import RequestIdMiddleware
+from idp.notices.context import RequestInfoMiddleware
+from idp.notices.pages import routes as notice_routes
+from idp.notices.state import NoticeState
 from idp.observability import configure_logging
 from idp.oidc.web import routes as oidc_routes
 from idp.services import Services, build_services

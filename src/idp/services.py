@@ -16,8 +16,8 @@ from idp.methods import MethodError
 from idp.methods.codes import IssuedCode
 from idp.methods.core import MethodChange
 from idp.methods.service import MethodService
-from idp.notices import Notices
 from idp.metrics import measured_store
+from idp.notices import Notices
 from idp.observability import Audit
 from idp.oidc.provider import OidcProvider
 from idp.sessions import SsoSessions
