@@ -118,6 +118,13 @@ def test_prometheus_rule_comes_from_the_chart_file(renders: Any) -> None:
     assert rule["spec"]["groups"]
 
 
+def test_the_chart_ships_the_projects_alert_rules() -> None:
+    # Helm reads files only inside the chart: the copy must stay the file promtool tests.
+    root = CHART.parent.parent
+    shipped = (root / "deploy" / "prometheus" / "rules.yaml").read_text(encoding="utf-8")
+    assert (CHART / "files" / "prometheus-rules.yaml").read_text(encoding="utf-8") == shipped
+
+
 @pytest.mark.parametrize("flag", ["serviceMonitor", "podMonitor", "prometheusRule"])
 def test_monitoring_objects_are_off_by_default(flag: str) -> None:
     values = load_values(CI / "metrics-podmonitor-values.yaml")
