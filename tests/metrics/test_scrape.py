@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -254,6 +255,12 @@ def test_a_thousand_hostile_sign_ins_add_no_series(server: Server) -> None:
                 assert response.status_code in (200, 303, 400, 429), response.status_code
 
     hostile(2)  # the series these requests make exist once
+    # The gauges every worker refreshes on its own clock (15 s after start) exist too.
+    deadline = time.monotonic() + 60
+    while not any(name == "nidan_signing_key_expiry_timestamp_seconds"
+                  for name, _ in server.scrape()):
+        assert time.monotonic() < deadline, "the signing-key gauge never appeared"
+        time.sleep(0.5)
     before = server.scrape()
     hostile(100)  # 1,000 failed sign-ins from 100 addresses, 100 unknown clients
     after = server.scrape()
