@@ -176,6 +176,7 @@ class EnrollmentResult:
     credential: CredentialView
     complete: bool
     recovery_codes: tuple[str, ...] = field(default=(), repr=False)
+    amr: tuple[str, ...] = ()  # what proving the new method earned (as a sign-in would)
 
 
 def json_safe(value: Any, what: str, method_id: str) -> Any:

@@ -264,7 +264,7 @@ class Enrollments:
         core.announce(MethodChange(user.id, "replaced" if replaced else "enrolled", role))
         return EnrollmentResult(
             credential=core.view(user.id, stored, user.locale), complete=complete,
-            recovery_codes=codes,
+            recovery_codes=codes, amr=core.amr_for(method, credential, verified),
         )
 
     def _commit(
