@@ -116,7 +116,7 @@ async def enroll_details(request: Request[LoginState]) -> Response:
     machine = request.state["login"]
     if request.method == "POST":
         form = await request.state["templates"].csrf.protect(request, "login-enroll-details")
-        values = {"phone": field(form, "phone", 64)}
+        values = {"phone": field(form, "phone", 64), "key_name": field(form, "key_name", 128)}
         method_id = field(form, "method", 64) or None
         form_id = field(form, "tx")
 
