@@ -19,7 +19,8 @@ from playwright.sync_api import CDPSession, expect
 from pytest_playwright.pytest_playwright import CreateContextCallback
 
 from idp.app import create_app
-from idp.methods import KeyBlocked, KeyRefused, TooFewMethods
+from idp.methods import CeremonyCancelled, KeyBlocked, KeyRefused, TooFewMethods
+from idp.methods.testing_webauthn import SoftAuthenticator
 from idp.services import build_services
 from idp.web.i18n import LocaleCode
 from tests.browser.journeys import LANGS, AuditTrail, Walk, error_text
@@ -32,7 +33,15 @@ from tests.browser.pages import (
     Visitor,
     ui_text,
 )
-from tests.browser.people import Outbox, PhoneBook, Seller, create_user, import_methods, sms
+from tests.browser.people import (
+    Authenticator,
+    Outbox,
+    PhoneBook,
+    Seller,
+    create_user,
+    import_methods,
+    sms,
+)
 from tests.browser.server import BROWSER_LIMITS, LiveNidan
 from tests.conftest import make_settings
 from tests.live_server import free_port, live_server
@@ -122,9 +131,11 @@ class Keys:
         self.cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator})
 
 
-def open_keyed(new_context: CreateContextCallback, lang: LocaleCode) -> Visitor:
+def open_keyed(new_context: CreateContextCallback, lang: LocaleCode, *,
+               javascript: bool = True) -> Visitor:
     context = new_context(locale=BROWSER_LOCALE[lang],
-                          extra_http_headers={"Accept-Language": ACCEPT_LANGUAGE[lang]})
+                          extra_http_headers={"Accept-Language": ACCEPT_LANGUAGE[lang]},
+                          java_script_enabled=javascript)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     problems = PageProblems()
     context.on("page", problems.watch)
@@ -266,3 +277,64 @@ def test_a_key_after_sms_and_the_refusals_a_person_sees(
     assert cloned[0]["blocked"] is True
     assert services.methods.credentials(_mu(seller, lang))["backup"].keys[0].blocked
 
+
+
+def _with_key_backup(nidan: LiveNidan, lang: LocaleCode) -> Seller:
+    """A person with the app as primary and a key as backup, set up through the methods
+    layer with the kit's software authenticator (the browser never holds this key)."""
+    services = nidan.services
+    seller = create_user(services, locale=lang)
+    import_methods(services, seller, primary=Authenticator.new())
+    key = SoftAuthenticator(origin=nidan.base_url, rp_id="localhost")
+    mu = _mu(seller, lang)
+    pending = services.methods.begin_enrollment(mu, "backup", "webauthn",
+                                                {"key_name": "Spare"}, transaction="setup")
+    assert pending.ceremony is not None
+    services.methods.complete_enrollment(mu, "backup",
+                                         {"credential": key.answer(pending.ceremony)},
+                                         transaction="setup")
+    return seller
+
+
+@LANGS
+def test_without_javascript_the_key_page_says_so_and_offers_the_other_method(
+    new_context: CreateContextCallback, screenshot: Screenshots, keyed_nidan: LiveNidan,
+    lang: LocaleCode,
+) -> None:
+    seller = _with_key_backup(keyed_nidan, lang)
+    person = open_keyed(new_context, lang, javascript=False)
+    walk = Walk(person, screenshot)
+    walk.open_account()
+    walk.password(seller)
+    walk.expect_page("/login/code", walk.text("Enter your code"), "app-code")
+    walk.didnt_receive_the_code()
+    walk.expect_page("/login/code", walk.text("Use your security key"), "no-javascript")
+    expect(walk.page.locator("main")).to_contain_text(walk.text(
+        "Security keys and passkeys need JavaScript, which is turned off in this browser."))
+    walk.link(walk.text("Use your other method instead")).click()
+    walk.expect_page("/login/code", walk.text("Enter your code"), "back-to-the-app")
+    # Pressing the key button without script sends an empty answer: said, and not a try.
+    walk.page.goto("/login/code?use=backup")
+    walk.button(walk.text("Use security key")).click()
+    walk.expect_alert(ui_text(lang, CeremonyCancelled.messages["en"]))
+    assert keyed_nidan.services.methods.credentials(_mu(seller, lang))["backup"].disabled is False
+
+
+def test_without_webauthn_the_key_page_says_so(
+    new_context: CreateContextCallback, screenshot: Screenshots, keyed_nidan: LiveNidan,
+) -> None:
+    lang: LocaleCode = "ja"
+    seller = _with_key_backup(keyed_nidan, lang)
+    person = open_keyed(new_context, lang)
+    # A browser without WebAuthn: the API is simply not there.
+    person.context.add_init_script("delete window.PublicKeyCredential;")
+    walk = Walk(person, screenshot)
+    walk.open_account()
+    walk.password(seller)
+    walk.page.wait_for_url("**/login/code")
+    walk.didnt_receive_the_code()
+    walk.expect_page("/login/code", walk.text("Use your security key"), "no-webauthn")
+    expect(walk.page.locator("#webauthn-unsupported")).to_be_visible()
+    expect(walk.page.locator("#webauthn-unsupported")).to_contain_text(walk.text(
+        "This browser can't use security keys or passkeys."))
+    expect(walk.button(walk.text("Use security key"))).to_be_disabled()

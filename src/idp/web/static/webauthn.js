@@ -31,6 +31,8 @@
     }
   }
 
+  show(document.getElementById("webauthn-nojs"), false); // script runs: that note is moot
+
   if (!window.PublicKeyCredential || !navigator.credentials || !island || !field) {
     show(unsupported, true);
     if (button) {
