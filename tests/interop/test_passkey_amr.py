@@ -31,8 +31,9 @@ from tests.oidc.helpers import (
     query_of,
 )
 
-from idp.app import create_app, method_user
+from idp.app import create_app
 from idp.methods.testing_webauthn import SoftAuthenticator
+from idp.users import method_user
 
 ISLAND = re.compile(r'<script type="application/json" id="webauthn-options">(.*?)</script>',
                     re.S)
