@@ -27,7 +27,7 @@ name = "nidan-$name"
 version = "0.1.0"
 description = "The '$name' second-factor method for the Nidan identity provider."
 requires-python = ">=3.11"
-dependencies = ["nidan"]
+dependencies = ["nidan>=0.1,<0.2"]
 
 [project.entry-points."idp.methods"]
 $name = "$package:$cls"      # the name MUST equal info.id
@@ -116,7 +116,6 @@ class $cls(Method[$config]):
     info: ClassVar[MethodInfo] = MethodInfo(
         id="$name", amr=("otp",), channel=Channel.APP, delivers_code=False
     )
-    config_class = $config
 
     def label(self, locale: str) -> str:
         return "印刷したコード表" if locale == "ja" else "Printed code sheet"
