@@ -43,8 +43,8 @@ ROOMS: Final = (
     "app",
     "commands",
 )
-COMMANDS: Final = frozenset({"cli", "cli_common", "cli_oidc", "cli_security", "devmode",
-                             "serving"})
+COMMANDS: Final = frozenset({"cli", "cli_common", "cli_oidc", "cli_plugins", "cli_security",
+                             "devmode", "serving"})
 # What a method plugin may import of the core (transports may also use idp.delivery).
 PLUGIN_API: Final = ("idp.methods", "idp.delivery")
 

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from idp.cli_common import EXIT_USAGE, State, fail, pass_state, with_config_option
 from idp.cli_oidc import register as register_oidc_commands
+from idp.cli_plugins import register as register_plugin_commands
 from idp.cli_security import register as register_security_commands
 from idp.devmode import prepare_dev
 from idp.methods import MethodError
@@ -287,3 +288,4 @@ def users_import(state: State, file: Path) -> None:
 
 register_security_commands(main)
 register_oidc_commands(main)  # after the security commands: it adds to their `keys` group
+register_plugin_commands(main)

@@ -177,3 +177,26 @@ def test_role_lists_without_enabled_methods_are_config_problems() -> None:
 def test_unknown_roles_are_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown role"):
         EnrollmentPolicy(EnrollmentSettings()).allowed("tertiary")
+
+
+@pytest.mark.parametrize(
+    ("primary", "backup", "refused"),
+    [
+        (Channel.APP, Channel.KEY, False),  # a security key is a device of its own
+        (Channel.KEY, Channel.APP, False),
+        (Channel.KEY, Channel.PHONE, False),
+        (Channel.KEY, Channel.KEY, True),  # two key methods: E3 as for two apps
+        (Channel.APP, Channel.APP, True),
+    ],
+)
+def test_an_app_and_a_security_key_make_a_pair(
+    primary: Channel, backup: Channel, refused: bool
+) -> None:
+    # covers E3
+    policy = EnrollmentPolicy(EnrollmentSettings(primary=["a", "b"], backup=["a", "b"]))
+    pair = (Choice("a", primary), Choice("b", backup))
+    if refused:
+        with pytest.raises(AppBothRoles):
+            policy.check_pair(*pair)
+    else:
+        policy.check_pair(*pair)

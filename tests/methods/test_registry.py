@@ -45,10 +45,12 @@ def load_error(tmp_path: Path, methods: dict[str, dict[str, object]]) -> list[st
 
 def test_the_built_in_methods_are_ordinary_entry_points() -> None:
     installed = installed_methods()
-    assert {name: [ep.value for ep in installed[name]] for name in BUILT_INS} == {
+    # The workspace installs four method distributions (the conformance method is opt-in).
+    assert {name: [ep.value for ep in eps] for name, eps in installed.items()} == {
         "totp": ["idp_totp:TotpMethod"],
         "sms": ["idp_sms:SmsMethod"],
         "voice": ["idp_voice:VoiceMethod"],
+        "webauthn": ["idp_webauthn:WebAuthnMethod"],
     }
 
 
@@ -125,3 +127,50 @@ def test_a_policy_nobody_can_satisfy_is_refused(tmp_path: Path) -> None:
     with pytest.raises(MethodLoadError) as refused:
         World(tmp_path, methods={"totp": {}})
     assert "require_phone" in str(refused.value)
+
+
+def test_a_ceremony_method_is_checked_for_what_the_core_relies_on() -> None:
+    from collections.abc import Mapping
+
+    from idp.methods import (
+        Challenge,
+        Channel,
+        ConfigModel,
+        Credential,
+        Enrollment,
+        Interaction,
+        Method,
+        MethodInfo,
+        MethodUser,
+        Verified,
+    )
+    from idp.methods.registry import check_class
+
+    class NoCeremony(Method[ConfigModel]):
+        info = MethodInfo(id="key", amr=("user",), channel=Channel.KEY, delivers_code=False,
+                          interaction=Interaction.CEREMONY)
+        config_class = ConfigModel
+
+        def begin_enrollment(self, user: MethodUser, form: Mapping[str, str]) -> Enrollment:
+            return Enrollment(credential=Credential())
+
+        def verify(self, user: MethodUser, credential: Credential, challenge: Challenge,
+                   form: Mapping[str, str]) -> Verified | None:
+            return None
+
+        def describe(self, credential: Credential, locale: str) -> str:
+            return "key"
+
+    assert check_class("key", NoCeremony, "x:NoCeremony") == (
+        "methods.key: x:NoCeremony is a CEREMONY method but does not define begin_ceremony")
+
+    class SaysOtp(NoCeremony):
+        info = MethodInfo(id="key", amr=("otp",), channel=Channel.KEY, delivers_code=False,
+                          interaction=Interaction.CEREMONY)
+
+        def begin_ceremony(self, user: MethodUser, credential: Credential,
+                           purpose: str) -> Challenge:
+            return Challenge()
+
+    assert check_class("key", SaysOtp, "x:SaysOtp") == (
+        "methods.key: x:SaysOtp runs a ceremony: its amr cannot say otp, sms or tel")

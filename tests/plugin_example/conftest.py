@@ -9,10 +9,11 @@ for each test here only, a ``*.dist-info`` generated from this distribution's ow
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+
+from idp.methods.testing import install_distribution
 
 HERE = Path(__file__).parent
 SRC = HERE / "src"
@@ -21,18 +22,8 @@ if str(SRC) not in sys.path:
 
 
 def write_dist_info(site: Path) -> None:
-    """The metadata an installer writes: METADATA and entry_points.txt."""
-    project = tomllib.loads((HERE / "pyproject.toml").read_text())["project"]
-    info = site / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
-    )
-    lines = []
-    for group, entries in project["entry-points"].items():
-        lines.append(f"[{group}]")
-        lines += [f"{name} = {value}" for name, value in entries.items()]
-    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    """The metadata an installer writes (the contract kit's ``install_distribution``)."""
+    install_distribution(site, HERE / "pyproject.toml")
 
 
 @pytest.fixture(autouse=True)

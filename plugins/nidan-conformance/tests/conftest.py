@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from idp.crypto import generate_data_key  # noqa: E402
 from idp.delivery.registry import load_transports  # noqa: E402
 from idp.methods import Method, MethodUser  # noqa: E402
 from idp.methods.service import MethodService  # noqa: E402
-from idp.methods.testing import ContractHarness  # noqa: E402
+from idp.methods.testing import ContractHarness, install_distribution  # noqa: E402
 from idp.observability import Audit, AuditEvent  # noqa: E402
 from idp.settings import ServerSettings, Settings  # noqa: E402
 from idp.store.sqlite import SqliteStore  # noqa: E402
@@ -48,18 +47,8 @@ class ConformanceServer(ServerSettings):
 
 
 def write_dist_info(site: Path) -> None:
-    """The metadata an installer writes: METADATA and entry_points.txt."""
-    project = tomllib.loads((HERE / "pyproject.toml").read_text())["project"]
-    info = site / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
-    )
-    lines = []
-    for group, entries in project["entry-points"].items():
-        lines.append(f"[{group}]")
-        lines += [f"{name} = {value}" for name, value in entries.items()]
-    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    """The metadata an installer writes (the contract kit's ``install_distribution``)."""
+    install_distribution(site, HERE / "pyproject.toml")
 
 
 @pytest.fixture(autouse=True)

@@ -63,7 +63,7 @@ __all__ = [
 
 METHODS_PURPOSE: Final = "account.methods"
 # Form fields a method may ask for at enrollment that these pages know how to render.
-_KNOWN_FIELDS: Final = ("phone",)
+_KNOWN_FIELDS: Final = ("phone", "key_name")
 _MAX_FIELD_CHARS: Final = 64
 
 
@@ -160,7 +160,8 @@ async def replace_submit(request: Request[OidcState], person: Person, form: Form
     values = _enroll_form(form, method.info.enroll_fields)
     try:
         await run_in_threadpool(
-            methods.begin_enrollment, person.method_user, role, method_id, values
+            lambda: methods.begin_enrollment(person.method_user, role, method_id, values,
+                                             transaction=f"account:{person.session.sid}")
         )
     except MethodError as exc:
         # E3 (app twice), E4 (same number), E5 (no SMS to 050 / landlines) and the rest,
@@ -180,7 +181,10 @@ async def _render_verify(
     status: int = 200,
 ) -> Response:
     methods = person.services.methods
-    pending = await run_in_threadpool(methods.pending_enrollment, person.method_user, role)
+    pending = await run_in_threadpool(
+        lambda: methods.pending_enrollment(person.method_user, role,
+                                           transaction=f"account:{person.session.sid}")
+    )
     if pending is None:
         return see_other(method_path(role, "replace"))
     method = methods.methods.get(pending.method)
@@ -212,9 +216,12 @@ async def verify_form(request: Request[OidcState], person: Person) -> Response:
     return await _render_verify(request, person, role)
 
 
-def _complete(person: Person, role: Role, code: str) -> tuple[str, ...]:
+def _complete(person: Person, role: Role, code: str, credential: str = ""
+              ) -> tuple[str, ...]:
+    # A security key answers in the hidden field "credential"; every other method, "code".
+    answer = {"credential": credential} if credential else {"code": code}
     result = person.services.methods.complete_enrollment(
-        person.method_user, role, {"code": code}
+        person.method_user, role, answer, transaction=f"account:{person.session.sid}"
     )
     # The change bumped the security epoch (C4: trusted browsers end, and so does every
     # other session); this session is the person's own: keep it.
@@ -228,9 +235,11 @@ async def verify_submit(request: Request[OidcState], person: Person, form: FormD
     role (the old one is gone only now). Wrong: the form again, with the reason."""
     role = role_of(request)
     code = form.get("code")
+    credential = form.get("credential")
     try:
         codes = await run_in_threadpool(
-            _complete, person, role, code[:_MAX_FIELD_CHARS] if isinstance(code, str) else ""
+            _complete, person, role, code[:_MAX_FIELD_CHARS] if isinstance(code, str) else "",
+            credential[:16_384] if isinstance(credential, str) else "",
         )
     except EnrollmentExpired as exc:
         return await _render_choose(

@@ -26,6 +26,7 @@ from idp.web.i18n import N_, LocaleCode
 __all__ = [
     "DONE_NOTICES",
     "BrowserEntry",
+    "KeyEntry",
     "MethodEntry",
     "Moment",
     "browser_entries",
@@ -43,6 +44,8 @@ DONE_NOTICES: Final[dict[str, str]] = {
         "Your primary and backup methods were swapped. Browsers that didn't require a code "
         "will ask for one again."
     ),
+    "key_added": N_("Your new security key was added."),
+    "key_removed": N_("That security key was removed."),
     "browser_removed": N_("That browser will ask for a code at its next sign-in."),
     "browsers_removed": N_("Every browser will ask for a code at its next sign-in."),
 }
@@ -78,6 +81,19 @@ class MethodEntry:
     description: str
     added: Moment
     locked: bool
+    keys: tuple[KeyEntry, ...] = ()  # a security-key method's keys, each removable
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """One security key or passkey of a method that holds several (named by the person)."""
+
+    id: str
+    name: str
+    added: Moment
+    last_used: Moment | None
+    synced: bool  # a passkey that may be synced between the person's devices (BE)
+    blocked: bool  # its counter went backwards: it may have been copied
 
 
 def method_entries(
@@ -91,6 +107,15 @@ def method_entries(
             description=view.description,
             added=moment(view.created_at, locale, now),
             locked=view.disabled,
+            keys=tuple(
+                KeyEntry(
+                    id=key.id, name=key.name, added=moment(key.created_at, locale, now),
+                    last_used=None if key.last_used_at is None
+                    else moment(key.last_used_at, locale, now),
+                    synced=key.backup_eligible, blocked=key.blocked,
+                )
+                for key in view.keys
+            ),
         )
         for role, view in views.items()
     }

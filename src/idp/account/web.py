@@ -11,6 +11,9 @@ The security settings pages (BEHAVIOUR C1-C4, T3, T4, A1, L1), all under ``/acco
 ``POST /account/methods/<role>/resend``  another code for the pending method
 ``POST /account/methods/<role>/cancel``  drop the pending replacement
 ``POST /account/methods/<role>/remove``  refused while two methods are set (C2)
+``POST /account/methods/<role>/keys/add``     register one more security key (ceremony)
+``POST /account/methods/<role>/keys/verify``  the new key's answer; saved
+``POST /account/methods/<role>/keys/remove``  one key; the last one follows C2
 ``GET|POST /account/methods/swap``       swap primary and backup
 ``GET|POST /account/recovery-codes``     a new set of recovery codes, shown once
 ``GET|POST /account/password``           change the password
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from idp.account import email, overview, password, recovery, replace, roles
+from idp.account import email, keys, overview, password, recovery, replace, roles
 
 __all__ = ["routes"]
 
@@ -52,6 +55,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{methods}/{{role}}/resend", replace.resend, methods=["POST"]),
         Route(f"{methods}/{{role}}/cancel", replace.cancel, methods=["POST"]),
         Route(f"{methods}/{{role}}/remove", roles.remove, methods=["POST"]),
+        Route(f"{methods}/{{role}}/keys/add", keys.add_key, methods=["POST"]),
+        Route(f"{methods}/{{role}}/keys/verify", keys.verify_key, methods=["POST"]),
+        Route(f"{methods}/{{role}}/keys/remove", keys.remove_key, methods=["POST"]),
         Route("/account/recovery-codes", recovery.recovery_form, methods=["GET"]),
         Route("/account/recovery-codes", recovery.recovery_submit, methods=["POST"]),
         Route("/account/password", password.password_form, methods=["GET"]),

@@ -13,7 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from idp.login.enrolling import EnrollView
 from idp.login.model import Stage
-from idp.login.pages import field, seconds_until
+from idp.login.pages import CEREMONY_ANSWER_CHARS, field, seconds_until
 from idp.login.responses import (
     STAGE_URLS,
     browser_of,
@@ -50,6 +50,8 @@ METHOD_HINTS: Final = {
                "network connection."),
     "sms": N_("A code by text message to a mobile phone."),
     "voice": N_("A call to a mobile or landline phone that reads the code aloud."),
+    "webauthn": N_("A security key you plug in or tap, or a passkey on your phone or "
+                   "computer. Nothing to type, and it can't be phished."),
 }
 CODES_FILE_HEADING: Final = N_("Recovery codes for two-step verification")
 CODES_FILE_NOTE: Final = N_("Each code can be used once, if you lose both of your devices. "
@@ -114,7 +116,7 @@ async def enroll_details(request: Request[LoginState]) -> Response:
     machine = request.state["login"]
     if request.method == "POST":
         form = await request.state["templates"].csrf.protect(request, "login-enroll-details")
-        values = {"phone": field(form, "phone", 64)}
+        values = {"phone": field(form, "phone", 64), "key_name": field(form, "key_name", 128)}
         method_id = field(form, "method", 64) or None
         form_id = field(form, "tx")
 
@@ -140,12 +142,14 @@ async def enroll_verify(request: Request[LoginState]) -> Response:
     if request.method == "POST":
         form = await request.state["templates"].csrf.protect(request, "login-enroll-verify")
         code, form_id = field(form, "code", 64), field(form, "tx")
+        credential = field(form, "credential", CEREMONY_ANSWER_CHARS)
 
         def submit() -> Response:
             token = token_of(request, machine)
             browser = browser_of(request)
             try:
-                outcome = machine.verify_enrollment(token, form_id, code, browser=browser)
+                outcome = machine.verify_enrollment(token, form_id, code, browser=browser,
+                                                    credential=credential)
             except MethodError as exc:
                 return _render(request, machine.enroll_view(token, browser), error=exc)
             return respond(machine, outcome)

@@ -20,6 +20,7 @@ from idp.login.transactions import Held
 from idp.methods import (
     AppBothRoles,
     EnrollmentExpired,
+    Interaction,
     MethodError,
     MethodNotEnabled,
     MethodUser,
@@ -74,6 +75,15 @@ def _other(role: Role) -> Role:
 class EnrollmentSteps(JourneyCore):
     """Enrollment, on top of :class:`JourneyCore`."""
 
+    def answer_form(self, method_id: str | None, code: str, credential: str
+                    ) -> dict[str, str]:
+        """The form a method's ``verify`` reads: the typed code, or a ceremony's JSON (in
+        the hidden field its ``answer_field`` names)."""
+        method = None if method_id is None else self.services.methods.methods.get(method_id)
+        if method is not None and method.info.interaction is Interaction.CEREMONY:
+            return {method.info.answer_field: credential}
+        return {"code": code[:64]}
+
     def _choice(self, mu: MethodUser, method_id: str) -> MethodChoice:
         method = self.services.methods.methods.get(method_id)
         if method is None:
@@ -101,7 +111,7 @@ class EnrollmentSteps(JourneyCore):
         error: MethodError | None = None
         pending = None
         if tx.stage is Stage.VERIFY:
-            pending = methods.pending_enrollment(mu, role)
+            pending = methods.pending_enrollment(mu, role, transaction=tx.id)
             if pending is None:
                 held = self.save(held, stage=Stage.CHOOSE, enroll_method=None)
                 error = EnrollmentExpired()
@@ -142,7 +152,8 @@ class EnrollmentSteps(JourneyCore):
         if choice.enroll_fields:
             self.save(held, stage=Stage.DETAILS, enroll_method=method_id)
             return Outcome(Step.ENROLL)
-        self.services.methods.begin_enrollment(mu, role, method_id, {})
+        self.services.methods.begin_enrollment(mu, role, method_id, {},
+                                               transaction=held.tx.id)
         self.save(held, stage=Stage.VERIFY, enroll_method=method_id)
         return Outcome(Step.ENROLL)
 
@@ -164,7 +175,8 @@ class EnrollmentSteps(JourneyCore):
             raise self._refusal(role, method_id)
         choice = self._choice(mu, chosen)
         details = {name: str(form.get(name, ""))[:256] for name in choice.enroll_fields}
-        self.services.methods.begin_enrollment(mu, role, chosen, details)
+        self.services.methods.begin_enrollment(mu, role, chosen, details,
+                                               transaction=held.tx.id)
         self.save(held, stage=Stage.VERIFY, enroll_method=chosen)
         return Outcome(Step.ENROLL)
 
@@ -173,7 +185,8 @@ class EnrollmentSteps(JourneyCore):
         held = self._enrolling(token, form_id, (Stage.VERIFY,))
         user = self.person(held)
         mu = self.method_user(user, browser, held)
-        return self.services.methods.resend_enrollment_code(mu, held.tx.enroll_role)
+        return self.services.methods.resend_enrollment_code(mu, held.tx.enroll_role,
+                                                            transaction=held.tx.id)
 
     def enroll_back(self, token: str | None, form_id: str, browser: Browser) -> Outcome:
         """Choose another method for this role: the pending enrollment is dropped."""
@@ -185,21 +198,22 @@ class EnrollmentSteps(JourneyCore):
         return Outcome(Step.ENROLL)
 
     def verify_enrollment(self, token: str | None, form_id: str, code: str, *,
-                          browser: Browser) -> Outcome:
-        """The code the new method delivered (E2). Saved, the method's role is done: the
-        other role next, or, with both verified, the recovery codes (E7)."""
+                          browser: Browser, credential: str = "") -> Outcome:
+        """The code the new method delivered, or a new security key's registration (E2).
+        Saved, the method's role is done: the other role next, or, with both verified, the
+        recovery codes (E7)."""
         held = self._enrolling(token, form_id, (Stage.VERIFY,))
         user = self.person(held)
         mu = self.method_user(user, browser, held)
         methods = self.services.methods
         role = held.tx.enroll_role
-        result = methods.complete_enrollment(mu, role, {"code": code})
+        form = self.answer_form(held.tx.enroll_method, code, credential)
+        result = methods.complete_enrollment(mu, role, form, transaction=held.tx.id)
         # Saving a method bumped the person's security epoch (C4): follow it, ours it is.
         fresh = self.services.accounts.get(user.id)
         if fresh is None or not fresh.active:
             raise self._refuse(held, "person_changed")
-        method = methods.methods[result.credential.method]
-        amr = (*held.tx.verified_amr, *method.info.amr)
+        amr = (*held.tx.verified_amr, *result.amr)
         if methods.is_enrolled(user.id):
             self.save(
                 held, epoch=fresh.security_epoch, verified_amr=amr,

@@ -15,8 +15,9 @@ alike; the web layer (:mod:`idp.login.web`) only turns its results into pages an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from idp.devices import IssuedCookie
 from idp.login.core import Browser
@@ -32,7 +33,7 @@ from idp.login.model import (
     WrongStep,
 )
 from idp.login.transactions import Held
-from idp.methods import MethodError, ResendTooSoon
+from idp.methods import Interaction, MethodError, ResendTooSoon
 from idp.methods.service import ChallengeSent, CredentialView, Role
 from idp.sessions import SsoSession
 from idp.users import User, method_user
@@ -67,6 +68,8 @@ class CodeView:
     # A code went to this method moments ago (a sign-in just before, or switching back and
     # forth): none is sent now; the page says when "send again" works. Not an error.
     recently_sent: bool = False
+    # A browser ceremony (a security key): its options for the page's JSON data island.
+    ceremony: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,15 @@ class LoginMachine(EnrollmentSteps):
             raise WrongStep(Step.PASSWORD)  # cannot happen: credentials can't vanish unseen
         error: MethodError | None = None
         recently_sent = False
-        if held.tx.sent_role != role:
+        ceremony: Mapping[str, Any] | None = None
+        if self._is_ceremony(views[role].method):
+            # Every view gets its own ceremony (a challenge answers once, and a refused or
+            # cancelled one is gone): nothing is sent, so nothing to throttle.
+            try:
+                ceremony = methods.send_challenge(mu, role, transaction=held.tx.id).ceremony
+            except MethodError as exc:
+                error = exc
+        elif held.tx.sent_role != role:
             try:
                 sent = methods.send_challenge(mu, role)
             except ResendTooSoon as exc:
@@ -242,12 +253,16 @@ class LoginMachine(EnrollmentSteps):
             delivers_code=self._delivers(views[role].method),
             sent_to=held.tx.sent_to if held.tx.sent_role == role else None,
             resend_at=held.tx.resend_at, recovery_allowed=held.tx.session_sid is None,
-            error=error, locale=mu.locale, recently_sent=recently_sent,
+            error=error, locale=mu.locale, recently_sent=recently_sent, ceremony=ceremony,
         )
 
     def _delivers(self, method_id: str) -> bool:
         method = self.services.methods.methods.get(method_id)
         return method is not None and method.info.delivers_code
+
+    def _is_ceremony(self, method_id: str) -> bool:
+        method = self.services.methods.methods.get(method_id)
+        return method is not None and method.info.interaction is Interaction.CEREMONY
 
     def _sent(self, held: Held, sent: ChallengeSent) -> Held:
         return self.save(held, sent_role=sent.role, sent_to=sent.sent_to,
@@ -263,15 +278,19 @@ class LoginMachine(EnrollmentSteps):
         self._sent(held, sent)
 
     def submit_code(self, token: str | None, form_id: str, code: str, *,
-                    browser: Browser, session: SsoSession | None, trust: bool = False
-                    ) -> Outcome:
-        """Check the code of the challenged role. Right: done (trusting this browser if the
-        box was ticked, T1), or the rest of enrollment for a person with one method only."""
+                    browser: Browser, session: SsoSession | None, trust: bool = False,
+                    credential: str = "") -> Outcome:
+        """Check the code (or, for a security key, the ceremony's ``credential`` JSON) of
+        the challenged role. Right: done (trusting this browser if the box was ticked, T1),
+        or the rest of enrollment for a person with one method only."""
         held = self.held(token, Step.CODE, form_id)
         user = self.person(held)
         mu = self.method_user(user, browser, held)
         methods = self.services.methods
-        result = methods.verify(mu, held.tx.role, {"code": code[:64]})
+        role = held.tx.role
+        current = methods.credentials(mu).get(role)
+        form = self.answer_form(None if current is None else current.method, code, credential)
+        result = methods.verify(mu, role, form, transaction=held.tx.id)
         amr = (*held.tx.verified_amr, *result.amr)
         now = self.clock()
         if not methods.is_enrolled(user.id):

@@ -42,6 +42,10 @@ _MAX_EMAIL = 320
 _MAX_PASSWORD = 1024
 
 
+# A security key's answer (the ceremony's JSON in a hidden field) is a few kilobytes.
+CEREMONY_ANSWER_CHARS = 16_384
+
+
 def field(form: FormData, name: str, limit: int = 256) -> str:
     """A text field of the form, cut to ``limit`` characters ("" for a file or nothing)."""
     value = form.get(name)
@@ -151,6 +155,7 @@ async def code_page(request: Request[LoginState]) -> Response:
     if request.method == "POST":
         form = await request.state["templates"].csrf.protect(request, "login-code")
         code, form_id = field(form, "code", 64), field(form, "tx")
+        credential = field(form, "credential", CEREMONY_ANSWER_CHARS)
         trust = field(form, "trust") == "1"
 
         def submit() -> Response:
@@ -160,6 +165,7 @@ async def code_page(request: Request[LoginState]) -> Response:
                 outcome = machine.submit_code(
                     token, form_id, code, browser=browser,
                     session=current_session(request, services), trust=trust,
+                    credential=credential,
                 )
             except MethodError as exc:
                 return _render_code(request, machine.code_view(token, browser), error=exc)

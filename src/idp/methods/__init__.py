@@ -21,6 +21,8 @@ from idp.methods.base import (
     Channel,
     Credential,
     Enrollment,
+    Interaction,
+    Key,
     Method,
     MethodInfo,
     MethodUser,
@@ -31,10 +33,15 @@ from idp.methods.context import MethodContext
 from idp.methods.errors import (
     AppBothRoles,
     BudgetExhausted,
+    CeremonyCancelled,
     CodeExpired,
     DeliveryFailed,
     EnrollmentExpired,
     EnrollmentInvalid,
+    KeyBlocked,
+    KeyNameInvalid,
+    KeyNotFound,
+    KeyRefused,
     MethodDisabled,
     MethodError,
     MethodNotEnabled,
@@ -52,11 +59,13 @@ from idp.methods.errors import (
     error_catalogue,
 )
 from idp.methods.phone import PhoneKind, PhoneNumber, normalise_region, parse_phone
+from idp.methods.phone_method import PhoneConfig, PhoneMethod
 from idp.settings import ConfigModel
 
 __all__ = [
     "AppBothRoles",
     "BudgetExhausted",
+    "CeremonyCancelled",
     "Challenge",
     "Channel",
     "CodeExpired",
@@ -66,7 +75,13 @@ __all__ = [
     "Enrollment",
     "EnrollmentExpired",
     "EnrollmentInvalid",
+    "Interaction",
     "IssuedCode",
+    "Key",
+    "KeyBlocked",
+    "KeyNameInvalid",
+    "KeyNotFound",
+    "KeyRefused",
     "Method",
     "MethodContext",
     "MethodDisabled",
@@ -75,8 +90,10 @@ __all__ = [
     "MethodNotEnabled",
     "MethodUser",
     "NotEnrolled",
+    "PhoneConfig",
     "PhoneInvalid",
     "PhoneKind",
+    "PhoneMethod",
     "PhoneNotSmsCapable",
     "PhoneNotSupported",
     "PhoneNumber",

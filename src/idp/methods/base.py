@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args, get
 
 from idp.methods.errors import EnrollmentInvalid
 from idp.methods.model import (
+    PURPOSES,
     Challenge,
     Channel,
     Credential,
     Enrollment,
+    Interaction,
+    Key,
     MethodInfo,
     MethodUser,
     Verified,
@@ -22,11 +25,14 @@ if TYPE_CHECKING:
     from idp.methods.context import MethodContext
 
 __all__ = [
+    "PURPOSES",
     "Challenge",
     "Channel",
     "ConfigT",
     "Credential",
     "Enrollment",
+    "Interaction",
+    "Key",
     "Method",
     "MethodInfo",
     "MethodUser",
@@ -90,6 +96,17 @@ class Method(ABC, Generic[ConfigT]):
         to be. MUST NOT send anything: the core calls :meth:`send_challenge` next, under its
         resend limits. Raise :class:`EnrollmentInvalid` (or a subclass such as
         ``PhoneInvalid``) for bad input."""
+
+    def begin_ceremony(
+        self, user: MethodUser, credential: Credential, purpose: str
+    ) -> Challenge:
+        """CEREMONY methods: the options for the browser (in ``Challenge.data``, shown to
+        the page as a JSON data island) and the challenge, for ``purpose`` (one of
+        ``PURPOSES``). The core stores the returned data server-side, bound to the login
+        transaction, the person and the method, and gives it back to :meth:`verify` once.
+        ``credential.keys`` are the person's keys (for allow/exclude lists). The default
+        refuses: a CODE method never gets here."""
+        raise NotImplementedError(f"method {self.info.id!r} runs no ceremony")
 
     def send_challenge(self, user: MethodUser, credential: Credential) -> Challenge:
         """Issue a challenge for ``credential``: for a method that delivers codes, get one

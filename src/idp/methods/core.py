@@ -12,15 +12,29 @@ from __future__ import annotations
 import json
 import logging
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from idp.methods.base import Challenge, Channel, Credential, Method, MethodUser, Verified
+from idp.methods.base import (
+    Challenge,
+    Channel,
+    Credential,
+    Interaction,
+    Key,
+    Method,
+    MethodUser,
+    Verified,
+)
 from idp.methods.codes import CodeService
 from idp.methods.credentials import CredentialStore, Role, StoredCredential
 from idp.methods.errors import (
+    CeremonyCancelled,
     CodeExpired,
+    KeyBlocked,
+    KeyNameInvalid,
+    KeyRefused,
     MethodDisabled,
     MethodError,
     MethodNotEnabled,
@@ -47,11 +61,32 @@ __all__ = [
 log = logging.getLogger("idp.methods")
 
 CHALLENGE_PREFIX = "methods:challenge:"
+CEREMONY_PREFIX = "methods:ceremony:"
 USED_PREFIX = "methods:used:"
+# The form field a several-keys method's enrollment and "add a key" forms name the key in.
+KEY_NAME_FIELD = "key_name"
+KEY_NAME_MAX = 40
+# amr values a ceremony may never claim: it is not a one-time code, a text or a call.
+CODE_AMR = frozenset({"otp", "sms", "tel"})
+
+
+def is_ceremony(method: Method[Any]) -> bool:
+    return method.info.interaction is Interaction.CEREMONY
+
+
+def key_name(form: Mapping[str, str], default: str) -> str:
+    """The key's name from ``form[KEY_NAME_FIELD]``, NFKC-normalised; ``default`` if
+    empty; :class:`KeyNameInvalid` if too long or not printable."""
+    raw = unicodedata.normalize("NFKC", form.get(KEY_NAME_FIELD, "")).strip()
+    if not raw:
+        return default
+    if len(raw) > KEY_NAME_MAX or not raw.isprintable():
+        raise KeyNameInvalid(field=KEY_NAME_FIELD)
+    return raw
 
 
 ChangeKind = Literal["enrolled", "replaced", "removed", "swapped", "reset", "imported",
-                     "recovery_codes"]
+                     "recovery_codes", "key_added", "key_removed"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +123,7 @@ class CredentialView:
     created_at: float
     disabled: bool
     source: str
+    keys: tuple[Key, ...] = ()  # several-keys methods: each key, named (no secret in them)
 
 
 @dataclass(frozen=True)
@@ -100,6 +136,8 @@ class ChallengeSent:
     sent_to: str | None
     resend_at: float | None
     expires_at: float | None
+    # CEREMONY methods: the options for the browser (the page's JSON data island).
+    ceremony: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +164,7 @@ class PendingEnrollment:
     resend_at: float | None
     expires_at: float
     replacing: bool
+    ceremony: Mapping[str, Any] | None = None  # CEREMONY methods: options for the browser
 
 
 @dataclass(frozen=True)
@@ -137,6 +176,7 @@ class EnrollmentResult:
     credential: CredentialView
     complete: bool
     recovery_codes: tuple[str, ...] = field(default=(), repr=False)
+    amr: tuple[str, ...] = ()  # what proving the new method earned (as a sign-in would)
 
 
 def json_safe(value: Any, what: str, method_id: str) -> Any:
@@ -201,7 +241,8 @@ class MethodCore:
             label = description = stored.method
         else:
             label = method.label(locale)
-            public = Credential(public=stored.public, id=stored.id, method=stored.method)
+            public = Credential(public=stored.public, id=stored.id, method=stored.method,
+                                keys=stored.keys)
             description = method.describe(public, locale)
         return CredentialView(
             id=stored.id,
@@ -213,6 +254,7 @@ class MethodCore:
             created_at=stored.created_at,
             disabled=self.attempts.is_disabled(user_id, stored.id),
             source=stored.source,
+            keys=stored.keys,
         )
 
     # -- challenges --------------------------------------------------------------------------
@@ -255,30 +297,60 @@ class MethodCore:
             user_id, cooldown_subject, phone_key=phone_key, country_code=country_code
         )
 
-    def send(self, user: MethodUser, method: Method[Any], credential: Credential) -> Challenge:
-        """Let the plugin issue and send; store the challenge for ``verify``."""
-        challenge = method.send_challenge(user, credential)
+    def send(
+        self, user: MethodUser, method: Method[Any], credential: Credential, *,
+        purpose: str = "sign-in", transaction: str = "", name: str = "",
+    ) -> Challenge:
+        """Let the plugin issue and send (a CODE method) or prepare its ceremony (a
+        CEREMONY method); store the challenge for ``verify``. A ceremony's challenge is
+        bound to ``transaction`` (the login transaction, or the /account session), the
+        person, the method and the credential, lives ``lifetimes.code_s`` at most, and is
+        taken once by :meth:`load_challenge`. ``name`` is the name of the key a
+        several-keys registration will add."""
+        if is_ceremony(method):
+            challenge = method.begin_ceremony(user, credential, purpose)
+            key = self.ceremony_key(user.id, method.info.id, credential.id, transaction)
+        else:
+            challenge = method.send_challenge(user, credential)
+            key = self.challenge_key(user.id, credential.id)
         record = {
             "data": json_safe(dict(challenge.data), "challenge data", method.info.id),
             "sent_to": challenge.sent_to,
             "issued_at": self.clock(),
+            "purpose": purpose,
+            "method": method.info.id,
+            "name": name,
         }
-        self.store.set(
-            self.challenge_key(user.id, credential.id),
-            dump_record(record),
-            ttl=self.lifetimes.code_s,
-        )
-        return challenge
+        self.store.set(key, dump_record(record), ttl=self.lifetimes.code_s)
+        return replace(challenge, purpose=purpose)
 
     @staticmethod
     def challenge_key(user_id: str, credential_id: str) -> str:
         return f"{CHALLENGE_PREFIX}{user_id}:{credential_id}"
 
+    @staticmethod
+    def ceremony_key(user_id: str, method_id: str, credential_id: str, transaction: str) -> str:
+        return f"{CEREMONY_PREFIX}{user_id}:{method_id}:{credential_id}:{transaction}"
+
     def load_challenge(
-        self, user_id: str, method: Method[Any], credential_id: str
+        self, user_id: str, method: Method[Any], credential_id: str, *,
+        transaction: str = "", purpose: str = "sign-in",
     ) -> Challenge:
         """The stored challenge; :class:`CodeExpired` if a delivered code was never sent or
-        its challenge is gone."""
+        its challenge is gone. A ceremony's challenge is TAKEN here (the store's single-use
+        take), before any check: success or failure, it answers once."""
+        if is_ceremony(method):
+            key = self.ceremony_key(user_id, method.info.id, credential_id, transaction)
+            record = load_record(self.store.take(key))
+            if (
+                record is None
+                or record.get("purpose") != purpose
+                or record.get("method") != method.info.id
+                or float(record.get("issued_at", 0)) + self.lifetimes.code_s < self.clock()
+            ):
+                raise CodeExpired()
+            return Challenge(data=record.get("data") or {}, purpose=purpose,
+                             sent_to=str(record.get("name") or "") or None)
         record = load_record(self.store.get(self.challenge_key(user_id, credential_id)))
         if record is None:
             if method.info.delivers_code:
@@ -303,6 +375,11 @@ class MethodCore:
         outcome as ``<event>.succeeded`` / ``<event>.failed``. Raises :class:`WrongCode`,
         :class:`TooManyTries`, :class:`MethodDisabled`, :class:`CodeExpired`, ..."""
         subject = credential.id
+        if is_ceremony(method) and not form.get(method.info.answer_field, "").strip():
+            # Cancelled, timed out, or no WebAuthn in this browser: nothing was checked, so
+            # no try is spent. (The challenge was taken: the page starts a new ceremony.)
+            self.audit.emit(f"{event}.cancelled", user_id=user.id, **fields)
+            raise CeremonyCancelled()
         try:
             tries_left = self.attempts.reserve(user.id, subject)
         except MethodError as exc:
@@ -324,11 +401,22 @@ class MethodCore:
         reason = None
         if verified is None:
             reason = "wrong"
-        elif not self._first_use(user.id, credential.id, verified):
+        elif is_ceremony(method):
+            try:
+                reason = self._judge(user, method, credential, challenge, verified, fields)
+            except MethodError as exc:
+                self.attempts.failed(user.id, subject)
+                self.audit.emit(f"{event}.failed", user_id=user.id, error_code=exc.code,
+                                **fields)
+                raise
+        if reason is None and verified is not None and not self._first_use(
+            user.id, credential.id, verified
+        ):
             reason = "replay"
         if reason is not None:
             disabled_now = self.attempts.failed(user.id, subject)
-            error: MethodError = MethodDisabled() if disabled_now else WrongCode(
+            wrong = KeyRefused if is_ceremony(method) else WrongCode
+            error: MethodError = MethodDisabled() if disabled_now else wrong(
                 tries_left=tries_left
             )
             self.audit.emit(
@@ -342,6 +430,96 @@ class MethodCore:
         self.attempts.succeeded(user.id, subject)
         self.audit.emit(f"{event}.succeeded", user_id=user.id, **fields)
         return verified
+
+    # -- judging a ceremony's evidence -----------------------------------------------------------
+
+    def _judge(
+        self, user: MethodUser, method: Method[Any], credential: Credential,
+        challenge: Challenge, verified: Verified, fields: Mapping[str, Any],
+    ) -> str | None:
+        """The core's rules for what a ceremony reported; a refusal reason or ``None``.
+        Sign-in: the key must be one of the credential's and not blocked, the person
+        present (UP), BE unchanged since registration; then the counter policy. A
+        registration must bring a new key that the credential does not hold yet."""
+        if not verified.user_present:
+            return "user_not_present"
+        if challenge.purpose != "sign-in":
+            new = verified.new_key
+            if new is None or not new.id:
+                return "no_key"
+            if any(k.id == new.id for k in credential.keys):
+                return "key_exists"
+            return None
+        key = next((k for k in credential.keys if k.id == verified.key_id), None)
+        if key is None:
+            return "unknown_key"
+        if key.blocked:
+            self.audit.emit("method.key.blocked_used", user_id=user.id, key_id=key.id,
+                            **fields)
+            raise KeyBlocked()
+        if verified.backup_eligible is not None and verified.backup_eligible != (
+            key.backup_eligible
+        ):
+            return "backup_eligibility_changed"
+        count = int(verified.sign_count or 0)
+        if (count or key.counter) and count <= key.counter:
+            if key.backup_eligible:
+                # Synced passkeys share one counter among devices, or keep it at 0:
+                # recorded, not blocked.
+                self.audit.emit("method.key.counter_not_increasing", user_id=user.id,
+                                key_id=key.id, stored=key.counter, seen=count, blocked=False,
+                                **fields)
+            else:
+                self._update_key(user.id, credential.id, key.id,
+                                 lambda k: replace(k, blocked=True))
+                self.audit.emit("method.key.cloned", user_id=user.id, key_id=key.id,
+                                stored=key.counter, seen=count, blocked=True, **fields)
+                raise KeyBlocked()
+        return None
+
+    def record_use(self, user_id: str, credential: Credential, verified: Verified) -> None:
+        """After a ceremony sign-in passed: the key's new counter and last use."""
+        now = self.clock()
+        self._update_key(
+            user_id, credential.id, str(verified.key_id),
+            lambda k: replace(k, counter=max(k.counter, int(verified.sign_count or 0)),
+                              last_used_at=now),
+        )
+
+    def _update_key(
+        self, user_id: str, credential_id: str, key_id: str, change: Callable[[Key], Key]
+    ) -> None:
+        def apply(current: Any) -> tuple[Any, None]:
+            for role, stored in current.items():
+                if stored.id == credential_id:
+                    keys = tuple(change(k) if k.id == key_id else k for k in stored.keys)
+                    current[role] = replace(stored, keys=keys)
+            return current, None
+
+        self.credentials.update(user_id, apply)
+
+    def amr_for(
+        self, method: Method[Any], credential: Credential, verified: Verified
+    ) -> tuple[str, ...]:
+        """RFC 8176 values this answer earns. A CODE method: its ``info.amr``. A ceremony,
+        from the evidence and never more than ``info.amr`` allows: ``swk`` for a key that
+        may be synced (BE), ``hwk`` only for one attested against the operator's roots,
+        ``user`` for UP, ``pin`` for UV; never ``otp``/``sms``/``tel``."""
+        if not is_ceremony(method):
+            return method.info.amr
+        key = verified.new_key or next(
+            (k for k in credential.keys if k.id == verified.key_id), None
+        )
+        found: list[str] = []
+        if key is not None and (key.backup_eligible or verified.backed_up):
+            found.append("swk")
+        elif key is not None and key.attested:
+            found.append("hwk")
+        if verified.user_present:
+            found.append("user")
+        if verified.user_verified:
+            found.append("pin")
+        return tuple(a for a in found if a in method.info.amr and a not in CODE_AMR)
 
     def _first_use(self, user_id: str, credential_id: str, verified: Verified) -> bool:
         remember = max(float(verified.remember_s), float(self.lifetimes.code_s))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from idp.crypto import DataKeys
-from idp.methods.base import Credential
+from idp.methods.base import Credential, Key
 from idp.methods.phone import parse_phone
 from idp.store import Store, StoreError, dump_record, load_record
 
@@ -75,9 +75,12 @@ class StoredCredential:
     phone_key: str | None = None
     country_code: int | None = None
     source: str = "enrolled"  # or "imported"
+    # Methods with several keys (security keys): public, kept in clear with their counters.
+    keys: tuple[Key, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
+            "keys": [key.to_json() for key in self.keys],
             "id": self.id,
             "method": self.method,
             "role": self.role,
@@ -88,6 +91,9 @@ class StoredCredential:
             "country_code": self.country_code,
             "source": self.source,
         }
+        if not self.keys:
+            del found["keys"]  # records of code methods stay as they were
+        return found
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StoredCredential:
@@ -101,6 +107,7 @@ class StoredCredential:
             phone_key=data.get("phone_key"),
             country_code=data.get("country_code"),
             source=str(data.get("source", "enrolled")),
+            keys=tuple(Key.from_json(k) for k in data.get("keys") or ()),
         )
 
     def with_role(self, role: Role) -> StoredCredential:
@@ -185,6 +192,7 @@ class CredentialStore:
             phone=opened.get("phone"),
             id=stored.id,
             method=stored.method,
+            keys=stored.keys,
         )
 
     def to_stored(
@@ -205,6 +213,7 @@ class CredentialStore:
             phone_key=None if phone is None else self.phone_key(phone),
             country_code=country,
             source=source,
+            keys=credential.keys,
         )
 
     # -- records -----------------------------------------------------------------------------

@@ -20,7 +20,9 @@ from idp.methods.core import (
     MethodChange,
     MethodCore,
     PendingEnrollment,
+    is_ceremony,
     json_safe,
+    key_name,
 )
 from idp.methods.credentials import (
     ENROLL_PREFIX,
@@ -67,7 +69,7 @@ class Enrollments:
 
     def _save_pending(
         self, user: MethodUser, role: Role, credential: Credential,
-        display: Mapping[str, str], *, replacing: bool,
+        display: Mapping[str, str], *, replacing: bool, key_name_: str = "",
     ) -> float:
         core = self.core
         expires_at = core.clock() + core.lifetimes.login_transaction_s
@@ -82,7 +84,7 @@ class Enrollments:
             },
         )
         record = {"method": credential.method, "sealed": sealed, "expires_at": expires_at,
-                  "replacing": replacing}
+                  "replacing": replacing, "key_name": key_name_}
         core.store.set(self._key(user.id, role), dump_record(record),
                        ttl=core.lifetimes.login_transaction_s)
         return expires_at
@@ -104,11 +106,23 @@ class Enrollments:
         )
         return record, credential, dict(opened.get("display") or {})
 
-    def pending(self, user: MethodUser, role: Role) -> PendingEnrollment | None:
+    def pending(
+        self, user: MethodUser, role: Role, transaction: str = ""
+    ) -> PendingEnrollment | None:
+        """The pending enrollment; for a CEREMONY method with a fresh ceremony (each view
+        of the page gets its own challenge: the previous one may have been taken)."""
         try:
             record, credential, display = self._load_pending(user, check_role(role))
         except EnrollmentExpired:
             return None
+        method = self.core.methods.get(credential.method)
+        if method is not None and is_ceremony(method):
+            challenge = self.core.send(
+                user, method, credential, purpose="enrollment", transaction=transaction,
+                name=str(record.get("key_name") or ""),
+            )
+            view = self._pending_view(user, role, record, credential, display, "")
+            return replace(view, sent_to=None, ceremony=dict(challenge.data))
         return self._pending_view(user, role, record, credential, display)
 
     def _pending_view(
@@ -136,7 +150,8 @@ class Enrollments:
     # -- flow ----------------------------------------------------------------------------------
 
     def begin(
-        self, user: MethodUser, role: Role, method_id: str, form: Mapping[str, str]
+        self, user: MethodUser, role: Role, method_id: str, form: Mapping[str, str],
+        transaction: str = "",
     ) -> PendingEnrollment:
         core = self.core
         role = check_role(role)
@@ -157,10 +172,12 @@ class Enrollments:
                 user.id, method, credential.id, cooldown_subject=f"enroll-{role}",
                 phone_key=candidate.phone_key, country_code=_country(credential),
             )
+            name = key_name(form, method.label(user.locale)) if method.info.several_keys else ""
             expires_at = self._save_pending(user, role, credential, display,
-                                            replacing=role in current)
+                                            replacing=role in current, key_name_=name)
             core.audit.emit("method.enroll.started", user_id=user.id, **fields)
-            challenge = core.send(user, method, credential)
+            challenge = core.send(user, method, credential, purpose="enrollment",
+                                  transaction=transaction, name=name)
         except MethodError as exc:
             core.audit.emit("method.enroll.failed", user_id=user.id, error_code=exc.code,
                             **fields)
@@ -168,15 +185,20 @@ class Enrollments:
         if challenge.sent_to is not None:
             core.audit.emit("method.challenge.sent", user_id=user.id, sent_to=challenge.sent_to,
                             purpose="enrollment", **fields)
+        ceremony = is_ceremony(method)
         return PendingEnrollment(
             role=role, method=method_id, credential_id=credential.id, display=display,
-            sent_to=challenge.sent_to, resend_at=resend_at, expires_at=expires_at,
-            replacing=role in current,
+            sent_to=None if ceremony else challenge.sent_to, resend_at=resend_at,
+            expires_at=expires_at, replacing=role in current,
+            ceremony=dict(challenge.data) if ceremony else None,
         )
 
-    def resend(self, user: MethodUser, role: Role) -> PendingEnrollment:
+    def resend(self, user: MethodUser, role: Role, transaction: str = "") -> PendingEnrollment:
         core = self.core
         role = check_role(role)
+        found = self.pending(user, role, transaction)
+        if found is not None and found.ceremony is not None:
+            return found  # a ceremony is simply started again: nothing is sent
         fields: dict[str, Any] = {"role": role}
         try:
             record, credential, display = self._load_pending(user, role)
@@ -196,7 +218,7 @@ class Enrollments:
         return self._pending_view(user, role, record, credential, display, challenge.sent_to)
 
     def complete(
-        self, user: MethodUser, role: Role, form: Mapping[str, str]
+        self, user: MethodUser, role: Role, form: Mapping[str, str], transaction: str = ""
     ) -> EnrollmentResult:
         core = self.core
         role = check_role(role)
@@ -205,13 +227,21 @@ class Enrollments:
             _, credential, _ = self._load_pending(user, role)
             fields.update(method=credential.method, credential_id=credential.id)
             method = core.method(credential.method)
-            challenge = core.load_challenge(user.id, method, credential.id)
+            challenge = core.load_challenge(user.id, method, credential.id,
+                                            transaction=transaction, purpose="enrollment")
         except MethodError as exc:
             core.audit.emit("method.enroll.failed", user_id=user.id, error_code=exc.code,
                             **fields)
             raise
-        core.check(user, method, credential, challenge, form, event="method.enroll.verify",
-                   fields=fields)
+        verified = core.check(user, method, credential, challenge, form,
+                              event="method.enroll.verify", fields=fields)
+        if verified.new_key is not None:
+            key = replace(verified.new_key, name=challenge.sent_to or verified.new_key.name,
+                          created_at=core.clock(), counter=int(verified.sign_count or 0))
+            credential = replace(credential, keys=(key,))
+            core.audit.emit("method.key.added", user_id=user.id, key_id=key.id,
+                            attested=key.attested, backup_eligible=key.backup_eligible,
+                            **fields)
         stored = core.credentials.to_stored(user.id, role, credential)
         try:
             replaced, complete = self._commit(user.id, role, stored)
@@ -235,7 +265,7 @@ class Enrollments:
         core.announce(MethodChange(user.id, "replaced" if replaced else "enrolled", role))
         return EnrollmentResult(
             credential=core.view(user.id, stored, user.locale), complete=complete,
-            recovery_codes=codes,
+            recovery_codes=codes, amr=core.amr_for(method, credential, verified),
         )
 
     def _commit(

@@ -19,10 +19,15 @@ from typing import Any, ClassVar
 __all__ = [
     "AppBothRoles",
     "BudgetExhausted",
+    "CeremonyCancelled",
     "CodeExpired",
     "DeliveryFailed",
     "EnrollmentExpired",
     "EnrollmentInvalid",
+    "KeyBlocked",
+    "KeyNameInvalid",
+    "KeyNotFound",
+    "KeyRefused",
     "MethodDisabled",
     "MethodError",
     "MethodNotEnabled",
@@ -318,6 +323,65 @@ class RoleNotAllowed(EnrollmentInvalid):
     def format_params(self, locale: str) -> dict[str, Any]:
         role = str(self.params.get("role", ""))
         return {**self.params, "role_label": _ROLE_LABELS[locale].get(role, role)}
+
+
+class KeyRefused(WrongCode):
+    """A ceremony's answer was not accepted (bad signature, wrong origin or challenge, user
+    verification failed, an unknown key). Counted like a wrong code; ``tries_left``."""
+
+    code = "key_refused"
+    messages = _text(
+        en="Your security key or passkey was not accepted. Try again, or use your other "
+        "method.",
+        ja="セキュリティキーまたはパスキーを確認できませんでした。もう一度お試しいただくか、"
+        "別の方法を使用してください。",
+    )
+
+
+class CeremonyCancelled(MethodError):
+    """The person (or the browser) cancelled the ceremony, or the browser can't run it.
+    Not a failed try: nothing was checked."""
+
+    code = "ceremony_cancelled"
+    messages = _text(
+        en="The security key step was cancelled or timed out. Try again, or use your other "
+        "method.",
+        ja="セキュリティキーの操作がキャンセルされたか、時間切れになりました。もう一度お試し"
+        "いただくか、別の方法を使用してください。",
+    )
+
+
+class KeyBlocked(MethodError):
+    """The key's signature counter went backwards on a key that can't be synced: it may
+    have been copied. The core blocked it; the person removes it on /account."""
+
+    code = "key_blocked"
+    messages = _text(
+        en="This security key was blocked because it may have been copied. Use your other "
+        "method, then remove the key in your security settings.",
+        ja="このセキュリティキーは複製された可能性があるため、使用を停止しました。別の方法で"
+        "ログインし、セキュリティ設定からこのキーを削除してください。",
+    )
+
+
+class KeyNotFound(MethodError):
+    """No such key on the person's credential."""
+
+    code = "key_not_found"
+    messages = _text(
+        en="That security key is no longer registered.",
+        ja="そのセキュリティキーはすでに登録されていません。",
+    )
+
+
+class KeyNameInvalid(EnrollmentInvalid):
+    """A key's name is empty or too long."""
+
+    code = "key_name_invalid"
+    messages = _text(
+        en="Give the key a name of 1 to 40 characters, such as \"Blue key\".",
+        ja="キーの名前を1〜40文字で入力してください（例：「青いキー」）。",
+    )
 
 
 def _subclasses(cls: type[MethodError]) -> list[type[MethodError]]:

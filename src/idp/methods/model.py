@@ -9,9 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "Challenge", "Channel", "Credential", "Enrollment", "MethodInfo", "MethodUser", "Verified",
+    "PURPOSES", "Challenge", "Channel", "Credential", "Enrollment", "Interaction", "Key",
+    "MethodInfo", "MethodUser", "Verified",
 ]
 
+# Why a challenge is issued: a sign-in, the enrollment of a new credential, or one more key
+# for a credential that holds several (a second security key).
+PURPOSES = ("sign-in", "enrollment", "add-key")
 
 class Channel(enum.Enum):
     """Where the person gets the code. The enrollment policy (BEHAVIOUR E3) uses it: by
@@ -19,6 +23,20 @@ class Channel(enum.Enum):
 
     APP = "app"  # the person reads a code from something they hold (authenticator app)
     PHONE = "phone"  # the server sends the code to a phone number (SMS, voice call)
+    # A separate authenticator the browser talks to: a security key or a passkey. Paired
+    # with an app it satisfies E3 (losing the phone that runs the app leaves the key).
+    KEY = "key"
+
+
+class Interaction(enum.Enum):
+    """How the person answers a challenge. ``CODE``: they type a code (the form field
+    ``code``). ``CEREMONY``: the browser runs a ceremony with an authenticator (WebAuthn)
+    and puts its result into the hidden form field named by ``MethodInfo.answer_field``;
+    the core then keeps the challenge server-side, bound to the login transaction, and
+    takes it exactly once, on success and on failure."""
+
+    CODE = "code"
+    CEREMONY = "ceremony"
 
 
 @dataclass(frozen=True)
@@ -37,6 +55,14 @@ class MethodInfo:
     channel: Channel
     delivers_code: bool
     enroll_fields: tuple[str, ...] = ()
+    # CEREMONY methods: ``amr`` lists the values the method MAY earn; the core picks the
+    # ones the evidence of each sign-in supports (see ``Verified``).
+    interaction: Interaction = Interaction.CODE
+    # The form field that carries the person's answer (a code, a ceremony's JSON).
+    answer_field: str = "code"
+    # The credential may hold several ``Key`` s (security keys), each named, added and
+    # removed on /account; ``verify`` says which one answered (``Verified.key_id``).
+    several_keys: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +75,53 @@ class MethodUser:
     email: str
     display_name: str = ""
     locale: str = "ja"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One authenticator of a credential that holds several (``MethodInfo.several_keys``):
+    a security key or a passkey. The plugin creates it (``Verified.new_key``); the core
+    stores it, keeps its counter and its ``blocked`` flag, and hands it back in
+    ``Credential.keys``. Nothing in a key is secret (a public key, transports).
+
+    - ``id``: the plugin's stable id for it (WebAuthn: the credential id, base64url).
+    - ``name``: what the person called it ("Blue key"); shown on /account.
+    - ``public``: JSON-able data ``verify`` needs (a COSE public key, transports, AAGUID).
+    - ``counter``: the last signature counter the core accepted.
+    - ``backup_eligible``: may be synced between devices (WebAuthn BE); fixed for life.
+    - ``attested``: its attestation was verified against roots the operator configured.
+    - ``blocked``: the core saw its counter go backwards on a key that can't be synced
+      (a clone): it is refused until the person removes it.
+    """
+
+    id: str
+    name: str = ""
+    public: Mapping[str, Any] = field(default_factory=dict)
+    counter: int = 0
+    backup_eligible: bool = False
+    attested: bool = False
+    created_at: float = 0.0
+    last_used_at: float | None = None
+    blocked: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "public": dict(self.public),
+            "counter": self.counter, "backup_eligible": self.backup_eligible,
+            "attested": self.attested, "created_at": self.created_at,
+            "last_used_at": self.last_used_at, "blocked": self.blocked,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Key:
+        return cls(
+            id=str(data["id"]), name=str(data.get("name", "")),
+            public=dict(data.get("public") or {}), counter=int(data.get("counter", 0)),
+            backup_eligible=bool(data.get("backup_eligible")),
+            attested=bool(data.get("attested")),
+            created_at=float(data.get("created_at", 0.0)),
+            last_used_at=data.get("last_used_at"), blocked=bool(data.get("blocked")),
+        )
 
 
 @dataclass(frozen=True)
@@ -73,10 +146,12 @@ class Credential:
     phone: str | None = field(default=None, repr=False)
     id: str = ""
     method: str = ""
+    # Filled by the core for ``several_keys`` methods: the person's keys, newest last.
+    keys: tuple[Key, ...] = ()
 
     def public_only(self) -> Credential:
         """A copy without ``secret`` and ``phone``: what :meth:`Method.describe` receives."""
-        return Credential(public=self.public, id=self.id, method=self.method)
+        return Credential(public=self.public, id=self.id, method=self.method, keys=self.keys)
 
 
 @dataclass(frozen=True)
@@ -108,14 +183,37 @@ class Challenge:
 
     data: Mapping[str, Any] = field(default_factory=dict)
     sent_to: str | None = None
+    # Filled by the core: one of ``PURPOSES``. A CEREMONY method registers a new key for
+    # "enrollment" and "add-key" and asks an existing key to sign for "sign-in".
+    purpose: str = "sign-in"
 
 
 @dataclass(frozen=True)
 class Verified:
-    """A right code. ``use_id`` names exactly what was used (``"step:57820423"`` for a TOTP
-    time step, the code id of a delivered code); the core refuses the same ``use_id`` of the
-    same credential twice, on every replica, for at least ``remember_s`` seconds (and at
-    least a code lifetime)."""
+    """Evidence that the answer was right, for the core to judge. The plugin reports what
+    it saw; the core decides replay, counters and ``amr``.
+
+    ``use_id`` names exactly what was used (``"step:57820423"`` for a TOTP time step, the
+    code id of a delivered code, the challenge of a ceremony); the core refuses the same
+    ``use_id`` of the same credential twice, on every replica, for at least ``remember_s``
+    seconds (and at least a code lifetime).
+
+    CEREMONY methods also report: ``key_id`` (which of ``credential.keys`` signed, at
+    sign-in), ``new_key`` (the key registered, at enrollment and "add-key"),
+    ``sign_count`` (the authenticator's signature counter), and the authenticator data
+    flags ``user_present`` (UP), ``user_verified`` (UV), ``backup_eligible`` (BE) and
+    ``backed_up`` (BS). The core refuses an unknown or blocked key, a BE that changed, a
+    missing UP; blocks a key that can't be synced whose counter went backwards; and derives
+    ``amr`` (``user`` from UP, ``pin`` from UV, ``swk`` for a synced key, ``hwk`` only for a
+    key attested against the operator's roots).
+    """
 
     use_id: str
     remember_s: float = 0.0
+    key_id: str | None = None
+    new_key: Key | None = None
+    sign_count: int | None = None
+    user_present: bool = False
+    user_verified: bool = False
+    backup_eligible: bool | None = None
+    backed_up: bool | None = None

@@ -3,8 +3,8 @@
 - E2: two methods, a primary and a backup (the service keeps exactly these two roles).
 - Which methods may serve in each role: ``[enrollment] primary`` / ``backup``.
 - E3: with ``require_phone`` (default), at least one of the two is a ``Channel.PHONE``
-  method, so an authenticator app is never both: losing the phone that runs the app must not
-  lose both factors.
+  method, or the two are an app and a security key (``Channel.KEY``), so an authenticator
+  app is never both: losing the phone that runs the app must not lose both factors.
 - E4: unless ``allow_same_phone``, the two may not use the same number, compared after
   normalisation to E.164 (``090-1234-5678`` in JP is ``+81 90 1234 5678``): one lost or
   swapped SIM must not take both factors.
@@ -65,6 +65,9 @@ class EnrollmentPolicy:
             self.settings.require_phone
             and primary.channel is not Channel.PHONE
             and backup.channel is not Channel.PHONE
+            # A security key is a device of its own: an app plus a key survives the loss
+            # of either, which is what E3 protects. Two apps, or two key methods, do not.
+            and primary.channel is backup.channel
         ):
             raise AppBothRoles(field="method")
         if (

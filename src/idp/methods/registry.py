@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from idp.methods.base import Method, MethodInfo
+from idp.methods.base import Interaction, Method, MethodInfo
 from idp.methods.context import MethodContext
 from idp.settings import ConfigModel, SettingsError
 
@@ -92,6 +92,13 @@ def check_class(name: str, cls: object, origin: str) -> MethodClass | str:
         return f"{where}: method id {name!r} must match {METHOD_ID.pattern}"
     if not info.amr:
         return f"{where}: {origin} has an empty info.amr (give RFC 8176 values)"
+    if info.interaction is Interaction.CEREMONY:
+        if cls.begin_ceremony is Method.begin_ceremony:
+            return f"{where}: {origin} is a CEREMONY method but does not define begin_ceremony"
+        if info.delivers_code:
+            return f"{where}: {origin} is a CEREMONY method: it cannot also deliver a code"
+        if set(info.amr) & {"otp", "sms", "tel"}:
+            return f"{where}: {origin} runs a ceremony: its amr cannot say otp, sms or tel"
     config_class = getattr(cls, "config_class", None)
     if not (isinstance(config_class, type) and issubclass(config_class, ConfigModel)):
         return f"{where}: {origin} does not set `config_class` to an idp.settings.ConfigModel"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from idp.crypto import DataKeys
@@ -31,6 +32,8 @@ from idp.methods.core import (
     MethodCore,
     PendingEnrollment,
     VerifyResult,
+    is_ceremony,
+    key_name,
 )
 from idp.methods.credentials import (
     ENROLL_PREFIX,
@@ -41,7 +44,14 @@ from idp.methods.credentials import (
     StoredCredential,
 )
 from idp.methods.enrollment import Enrollments
-from idp.methods.errors import MethodError, NotEnrolled, TooFewMethods, WrongCode
+from idp.methods.errors import (
+    KeyNotFound,
+    KeyRefused,
+    MethodError,
+    NotEnrolled,
+    TooFewMethods,
+    WrongCode,
+)
 from idp.methods.imports import ImportRow, Imports, PreparedImport
 from idp.methods.limits import AttemptLimiter, SendGuard
 from idp.methods.policy import EnrollmentPolicy
@@ -175,28 +185,140 @@ class MethodService:
     # -- enrollment (E2-E7) and replacement (C1, C2) ---------------------------------------------
 
     def begin_enrollment(
-        self, user: MethodUser, role: Role, method_id: str, form: Mapping[str, str]
+        self, user: MethodUser, role: Role, method_id: str, form: Mapping[str, str], *,
+        transaction: str = "",
     ) -> PendingEnrollment:
         """Start enrolling ``method_id`` as ``role`` (replacing the current one, if any, once
         verified): validates ``form``, applies the policy, sends the first code. Raises
         ``EnrollmentInvalid`` subclasses, ``MethodNotEnabled``, ``ResendTooSoon``,
         ``BudgetExhausted``, ``DeliveryFailed`` (the enrollment stays pending: resend)."""
-        return self._enroll.begin(user, role, method_id, form)
+        return self._enroll.begin(user, role, method_id, form, transaction)
 
-    def pending_enrollment(self, user: MethodUser, role: Role) -> PendingEnrollment | None:
-        """The enrollment waiting for its code (for a reloaded page), or ``None``."""
-        return self._enroll.pending(user, role)
+    def pending_enrollment(
+        self, user: MethodUser, role: Role, *, transaction: str = ""
+    ) -> PendingEnrollment | None:
+        """The enrollment waiting for its code (for a reloaded page), or ``None``. For a
+        CEREMONY method each call starts a fresh ceremony (``ceremony`` holds its
+        options), bound to ``transaction``."""
+        return self._enroll.pending(user, role, transaction)
 
-    def resend_enrollment_code(self, user: MethodUser, role: Role) -> PendingEnrollment:
+    def resend_enrollment_code(
+        self, user: MethodUser, role: Role, *, transaction: str = ""
+    ) -> PendingEnrollment:
         """Send the pending enrollment's code again (cooldown and budgets apply)."""
-        return self._enroll.resend(user, role)
+        return self._enroll.resend(user, role, transaction)
 
     def complete_enrollment(
-        self, user: MethodUser, role: Role, form: Mapping[str, str]
+        self, user: MethodUser, role: Role, form: Mapping[str, str], *, transaction: str = ""
     ) -> EnrollmentResult:
-        """Check ``form["code"]`` and save the credential. Raises ``WrongCode``,
-        ``TooManyTries``, ``CodeExpired``, ``EnrollmentExpired``, policy errors."""
-        return self._enroll.complete(user, role, form)
+        """Check the answer (``form[info.answer_field]``) and save the credential. Raises
+        ``WrongCode`` (``KeyRefused`` for a ceremony), ``TooManyTries``, ``CodeExpired``,
+        ``CeremonyCancelled``, ``EnrollmentExpired``, policy errors."""
+        return self._enroll.complete(user, role, form, transaction)
+
+    # -- several keys per credential (security keys) ------------------------------------------
+
+    def _several(self, user_id: str, role: Role) -> tuple[StoredCredential, Method[Any]]:
+        stored, method = self._active(user_id, role)
+        if not method.info.several_keys:
+            raise NotEnrolled(role=role)
+        return stored, method
+
+    def begin_add_key(
+        self, user: MethodUser, role: Role, form: Mapping[str, str], *, transaction: str
+    ) -> ChallengeSent:
+        """Start registering one more key (named by ``form["key_name"]``) for the
+        several-keys method in ``role``; the options are in ``ceremony``. Whether the
+        change needs a fresh second factor (C2) is the caller's decision."""
+        core = self._core
+        fields: dict[str, Any] = {"role": role}
+        try:
+            stored, method = self._several(user.id, role)
+            fields.update(method=stored.method, credential_id=stored.id)
+            name = key_name(form, f"{method.label(user.locale)} {len(stored.keys) + 1}")
+            core.attempts.check(user.id, stored.id)
+            credential = core.credentials.open_credential(user.id, stored)
+            challenge = core.send(user, method, credential, purpose="add-key",
+                                  transaction=transaction, name=name)
+        except MethodError as exc:
+            core.audit.emit("method.key.add.failed", user_id=user.id, error_code=exc.code,
+                            **fields)
+            raise
+        return ChallengeSent(role, stored.method, None, None,
+                             core.clock() + core.lifetimes.code_s, ceremony=challenge.data)
+
+    def complete_add_key(
+        self, user: MethodUser, role: Role, form: Mapping[str, str], *, transaction: str
+    ) -> CredentialView:
+        """Check the registration and add the key. Two completions of one registration
+        make one key: the challenge answers once, and the write refuses a key id the
+        credential already holds (compare-and-set)."""
+        core = self._core
+        fields: dict[str, Any] = {"role": role}
+        try:
+            stored, method = self._several(user.id, role)
+            fields.update(method=stored.method, credential_id=stored.id)
+            credential = core.credentials.open_credential(user.id, stored)
+            challenge = core.load_challenge(user.id, method, stored.id,
+                                            transaction=transaction, purpose="add-key")
+        except MethodError as exc:
+            core.audit.emit("method.key.add.failed", user_id=user.id, error_code=exc.code,
+                            **fields)
+            raise
+        verified = core.check(user, method, credential, challenge, form,
+                              event="method.key.add.verify", fields=fields)
+        assert verified.new_key is not None
+        key = replace(verified.new_key, name=challenge.sent_to or verified.new_key.name,
+                      created_at=core.clock(), counter=int(verified.sign_count or 0))
+
+        def change(current: Credentials) -> tuple[Credentials, StoredCredential]:
+            now = current.get(role)
+            if now is None or now.id != stored.id:
+                raise NotEnrolled(role=role)
+            if any(k.id == key.id for k in now.keys):
+                raise KeyRefused(tries_left=0)
+            current[role] = replace(now, keys=(*now.keys, key))
+            return current, current[role]
+
+        try:
+            updated = core.credentials.update(user.id, change)
+        except MethodError as exc:
+            core.audit.emit("method.key.add.failed", user_id=user.id, error_code=exc.code,
+                            reason="key_exists", **fields)
+            raise
+        core.audit.emit("method.key.added", user_id=user.id, key_id=key.id,
+                        attested=key.attested, backup_eligible=key.backup_eligible, **fields)
+        core.announce(MethodChange(user.id, "key_added", role))
+        return core.view(user.id, updated, user.locale)
+
+    def remove_key(self, user: MethodUser, role: Role, key_id: str) -> None:
+        """Remove one key. Removing the last key removes the method, so it follows
+        :meth:`remove` (C2: refused with ``TooFewMethods`` when both roles are set)."""
+        core = self._core
+
+        def change(current: Credentials) -> tuple[Credentials, StoredCredential]:
+            stored = current.get(role)
+            if stored is None:
+                raise NotEnrolled(role=role)
+            keys = tuple(k for k in stored.keys if k.id != key_id)
+            if len(keys) == len(stored.keys):
+                raise KeyNotFound()
+            if not keys:
+                if all(r in current for r in ROLES):
+                    raise TooFewMethods()
+                return {r: c for r, c in current.items() if r != role}, stored
+            current[role] = replace(stored, keys=keys)
+            return current, current[role]
+
+        try:
+            left = core.credentials.update(user.id, change)
+        except MethodError as exc:
+            core.audit.emit("method.key.remove.failed", user_id=user.id, role=role,
+                            error_code=exc.code)
+            raise
+        core.audit.emit("method.key.removed", user_id=user.id, role=role, key_id=key_id,
+                        credential_id=left.id)
+        core.announce(MethodChange(user.id, "key_removed", role))
 
     def cancel_enrollment(self, user: MethodUser, role: Role) -> None:
         self._enroll.cancel(user, role)
@@ -209,7 +331,9 @@ class MethodService:
             raise NotEnrolled(role=role)
         return stored, self._core.method(stored.method)
 
-    def send_challenge(self, user: MethodUser, role: Role) -> ChallengeSent:
+    def send_challenge(
+        self, user: MethodUser, role: Role, *, transaction: str = ""
+    ) -> ChallengeSent:
         """Challenge the person's ``role`` method: SMS and voice send a code, an app sends
         nothing. Raises ``NotEnrolled``, ``MethodNotEnabled``, ``MethodDisabled``,
         ``TooManyTries``, ``ResendTooSoon`` (``retry_after_s``), ``BudgetExhausted``,
@@ -220,20 +344,32 @@ class MethodService:
             stored, method = self._active(user.id, role)
             fields.update(method=stored.method, credential_id=stored.id)
             credential = core.credentials.open_credential(user.id, stored)
-            challenge, resend_at = core.issue_challenge(
-                user, method, credential, cooldown_subject=stored.id,
-                phone_key=stored.phone_key, country_code=stored.country_code,
-            )
+            if is_ceremony(method):
+                # A ceremony costs nothing to start and sends nothing: no resend limits; the
+                # tries are checked when it is answered.
+                core.attempts.check(user.id, stored.id)
+                challenge, resend_at = core.send(
+                    user, method, credential, transaction=transaction
+                ), None
+            else:
+                challenge, resend_at = core.issue_challenge(
+                    user, method, credential, cooldown_subject=stored.id,
+                    phone_key=stored.phone_key, country_code=stored.country_code,
+                )
         except MethodError as exc:
             core.audit.emit("method.challenge.failed", user_id=user.id, error_code=exc.code,
                             **fields)
             raise
         core.audit.emit("method.challenge.sent", user_id=user.id, sent_to=challenge.sent_to,
                         purpose="sign-in", **fields)
-        expires = core.clock() + core.lifetimes.code_s if method.info.delivers_code else None
-        return ChallengeSent(role, stored.method, challenge.sent_to, resend_at, expires)
+        timed = method.info.delivers_code or is_ceremony(method)
+        expires = core.clock() + core.lifetimes.code_s if timed else None
+        return ChallengeSent(role, stored.method, challenge.sent_to, resend_at, expires,
+                             ceremony=dict(challenge.data) if is_ceremony(method) else None)
 
-    def verify(self, user: MethodUser, role: Role, form: Mapping[str, str]) -> VerifyResult:
+    def verify(
+        self, user: MethodUser, role: Role, form: Mapping[str, str], *, transaction: str = ""
+    ) -> VerifyResult:
         """Check ``form["code"]`` for the ``role`` method. Returns the ``amr`` on success;
         raises ``WrongCode`` (``tries_left``), ``TooManyTries``, ``CodeExpired``,
         ``MethodDisabled``, ``NotEnrolled``. Every accepted code is accepted once."""
@@ -243,15 +379,22 @@ class MethodService:
             stored, method = self._active(user.id, role)
             fields.update(method=stored.method, credential_id=stored.id)
             credential = core.credentials.open_credential(user.id, stored)
-            challenge = core.load_challenge(user.id, method, stored.id)
+            challenge = core.load_challenge(user.id, method, stored.id,
+                                            transaction=transaction)
         except MethodError as exc:
             core.audit.emit("method.verify.failed", user_id=user.id, error_code=exc.code,
                             **fields)
             raise
-        core.check(user, method, credential, challenge, form, event="method.verify",
-                   fields={**fields, "amr": list(method.info.amr)})
+        code_amr = {} if is_ceremony(method) else {"amr": list(method.info.amr)}
+        verified = core.check(user, method, credential, challenge, form,
+                              event="method.verify", fields={**fields, **code_amr})
+        amr = core.amr_for(method, credential, verified)
+        if is_ceremony(method):
+            core.record_use(user.id, credential, verified)
+            core.audit.emit("method.key.used", user_id=user.id, key_id=verified.key_id,
+                            amr=list(amr), **fields)
         core.store.delete(core.challenge_key(user.id, stored.id))
-        return VerifyResult(user.id, role, stored.method, stored.id, method.info.amr)
+        return VerifyResult(user.id, role, stored.method, stored.id, amr)
 
     # -- changes (C1, C2, C3) ----------------------------------------------------------------------
 

@@ -41,9 +41,16 @@ import pytest
 from idp.crypto import generate_data_key
 from idp.delivery.outbox import read_outbox
 from idp.delivery.registry import load_transports
-from idp.methods.base import Credential, Method, MethodUser
+from idp.methods.base import Credential, Interaction, Method, MethodUser
 from idp.methods.codes import IssuedCode
-from idp.methods.errors import EnrollmentInvalid, MethodError, TooManyTries, WrongCode
+from idp.methods.errors import (
+    CeremonyCancelled,
+    CodeExpired,
+    EnrollmentInvalid,
+    MethodError,
+    TooManyTries,
+    WrongCode,
+)
 from idp.methods.phone import parse_phone
 from idp.methods.registry import ENTRY_POINT_GROUP, validate_config
 from idp.methods.service import MethodService, Role
@@ -51,7 +58,29 @@ from idp.observability import Audit, AuditEvent
 from idp.settings import ConfigModel, Settings
 from idp.store.sqlite import SqliteStore
 
-__all__ = ["ContractHarness", "MethodContract"]
+__all__ = ["ContractHarness", "MethodContract", "install_distribution"]
+
+
+def install_distribution(site: Path, pyproject: Path) -> Path:
+    """Write, under ``site``, the ``*.dist-info`` an installer would write for the
+    distribution described by ``pyproject`` (METADATA and entry_points.txt), so that
+    ``importlib.metadata.entry_points`` finds its entry points once ``site`` is on
+    ``sys.path``: an install without touching the environment. Returns the directory.
+    Use it with ``monkeypatch.syspath_prepend(str(site))`` in a fixture."""
+    import tomllib
+
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    info = site / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
+    )
+    lines = []
+    for group, entries in project.get("entry-points", {}).items():
+        lines.append(f"[{group}]")
+        lines += [f"{name} = {value}" for name, value in entries.items()]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    return info
 
 
 class ContractHarness:
@@ -167,6 +196,26 @@ class MethodContract:
         """A code that is certainly wrong: the right one with its last digit changed."""
         return right[:-1] + str((int(right[-1]) + 1) % 10) if right[-1:].isdigit() else "0"
 
+    def answer(
+        self, harness: ContractHarness, credential: Credential,
+        ceremony: Mapping[str, Any] | None,
+    ) -> dict[str, str]:
+        """The form a person submits for the challenge now out. A CODE method: ``{"code":
+        code_for(...)}``. A CEREMONY method MUST override this (the WebAuthn kit's
+        ``WebAuthnContract`` does) and answer ``ceremony`` (the options the page got)."""
+        return {"code": self.code_for(harness, credential)}
+
+    def wrong_answer(
+        self, harness: ContractHarness, credential: Credential,
+        ceremony: Mapping[str, Any] | None,
+    ) -> dict[str, str]:
+        """A form that is certainly wrong. Default: a wrong code."""
+        return {"code": self.wrong_code(self.code_for(harness, credential))}
+
+    @staticmethod
+    def is_ceremony(h: ContractHarness) -> bool:
+        return h.method.info.interaction is Interaction.CEREMONY
+
     @pytest.fixture
     def harness(self, tmp_path: Path) -> Iterator[ContractHarness]:
         built = ContractHarness(tmp_path, self.method_class, self.config)
@@ -180,7 +229,7 @@ class MethodContract:
     def enroll(self, h: ContractHarness, role: Role = "primary") -> Credential:
         pending = h.service.begin_enrollment(h.user, role, h.method_id, self.enrollment_form)
         credential = self._pending_credential(h, role, pending.credential_id)
-        h.service.complete_enrollment(h.user, role, {"code": self.code_for(h, credential)})
+        h.service.complete_enrollment(h.user, role, self.answer(h, credential, pending.ceremony))
         # A new step for methods that read codes off a clock: the enrollment code is used.
         h.advance(120)
         return h.credential(role)
@@ -215,7 +264,8 @@ class MethodContract:
         method_id = self.method_class.info.id
         valid = validate_config(method_id, self.method_class, self.config)
         assert isinstance(valid, ConfigModel), valid
-        unknown = validate_config(method_id, self.method_class, {"no_such_setting_x": 1})
+        unknown = validate_config(method_id, self.method_class,
+                                  {**self.config, "no_such_setting_x": 1})
         assert unknown == [f"methods.{method_id}.no_such_setting_x: unknown setting"]
         for bad in self.invalid_configs:
             lines = validate_config(method_id, self.method_class, bad)
@@ -243,12 +293,19 @@ class MethodContract:
         h = harness
         pending = h.service.begin_enrollment(h.user, "primary", h.method_id, self.enrollment_form)
         credential = self._pending_credential(h, "primary", pending.credential_id)
-        right = self.code_for(h, credential)
-        with pytest.raises(WrongCode):
-            h.service.complete_enrollment(h.user, "primary", {"code": self.wrong_code(right)})
+        wrong = self.wrong_answer(h, credential, pending.ceremony)
+        with pytest.raises(WrongCode) as refused:
+            h.service.complete_enrollment(h.user, "primary", wrong)
         assert h.service.credentials(h.user) == {}
-        assert self._failures(h, "method.enroll.verify.failed", "wrong_code")
-        result = h.service.complete_enrollment(h.user, "primary", {"code": right})
+        assert self._failures(h, "method.enroll.verify.failed", refused.value.code)
+        if self.is_ceremony(h):
+            # The refused answer took its challenge: the page starts a new ceremony.
+            fresh = h.service.pending_enrollment(h.user, "primary")
+            assert fresh is not None
+            right = self.answer(h, credential, fresh.ceremony)
+        else:
+            right = self.answer(h, credential, None)
+        result = h.service.complete_enrollment(h.user, "primary", right)
         assert result.credential.role == "primary"
 
     def test_challenge_and_verify(self, harness: ContractHarness) -> None:
@@ -258,39 +315,55 @@ class MethodContract:
         if h.method.info.delivers_code:
             assert sent.sent_to
             assert sent.resend_at is not None
-        code = self.code_for(h, credential)
-        result = h.service.verify(h.user, "primary", {"code": code})
-        assert result.amr == h.method.info.amr
+        form = self.answer(h, credential, sent.ceremony)
+        result = h.service.verify(h.user, "primary", form)
+        if self.is_ceremony(h):
+            # amr from the evidence: within what the method declared, never a code's.
+            assert set(result.amr) <= set(h.method.info.amr)
+            assert not set(result.amr) & {"otp", "sms", "tel"}
+        else:
+            assert result.amr == h.method.info.amr
         with pytest.raises(MethodError) as replay:
-            h.service.verify(h.user, "primary", {"code": code})
+            h.service.verify(h.user, "primary", form)
         assert replay.value.code in ("wrong_code", "code_expired")
 
     def test_wrong_codes_use_up_the_tries(self, harness: ContractHarness) -> None:
         h = harness
         credential = self.enroll(h)
-        h.service.send_challenge(h.user, "primary")
-        right = self.code_for(h, credential)
+        sent = h.service.send_challenge(h.user, "primary")
         tries = h.settings.limits.code_tries
+        code = None
         for expected_left in range(tries - 1, -1, -1):
+            if self.is_ceremony(h) and expected_left < tries - 1:
+                sent = h.service.send_challenge(h.user, "primary")  # each try its own
             with pytest.raises(WrongCode) as wrong:
-                h.service.verify(h.user, "primary", {"code": self.wrong_code(right)})
+                h.service.verify(h.user, "primary", self.wrong_answer(h, credential,
+                                                                      sent.ceremony))
+            code = wrong.value.code
             assert wrong.value.tries_left == expected_left
-        with pytest.raises(TooManyTries):
-            h.service.verify(h.user, "primary", {"code": right})
-        assert len(self._failures(h, "method.verify.failed", "wrong_code")) == tries
-        assert self._failures(h, "method.verify.failed", "too_many_tries")
+        if self.is_ceremony(h):
+            # A ceremony is not even started once the tries are used up.
+            with pytest.raises(TooManyTries):
+                h.service.send_challenge(h.user, "primary")
+            assert self._failures(h, "method.challenge.failed", "too_many_tries")
+        else:
+            right = self.answer(h, credential, sent.ceremony)
+            with pytest.raises(TooManyTries):
+                h.service.verify(h.user, "primary", right)
+            assert self._failures(h, "method.verify.failed", "too_many_tries")
+        assert len(self._failures(h, "method.verify.failed", str(code))) == tries
 
     def test_one_code_is_accepted_once_under_concurrency(self, harness: ContractHarness) -> None:
         h = harness
         credential = self.enroll(h)
-        h.service.send_challenge(h.user, "primary")
-        code = self.code_for(h, credential)
+        sent = h.service.send_challenge(h.user, "primary")
+        form = self.answer(h, credential, sent.ceremony)
         barrier = threading.Barrier(8)
 
         def attempt(_: int) -> bool:
             barrier.wait()
             try:
-                h.service.verify(h.user, "primary", {"code": code})
+                h.service.verify(h.user, "primary", form)
             except MethodError:
                 return False
             return True
@@ -308,8 +381,13 @@ class MethodContract:
         if not isinstance(secret, bytes):
             assert json.loads(json.dumps(dict(secret))) == dict(secret)
         credential = self.enroll(h)
-        challenge = h.method.send_challenge(h.user, credential)
-        assert json.loads(json.dumps(dict(challenge.data))) == dict(challenge.data)
+        if self.is_ceremony(h):
+            challenges = [h.method.begin_ceremony(h.user, credential, purpose)
+                          for purpose in ("sign-in", "enrollment", "add-key")]
+        else:
+            challenges = [h.method.send_challenge(h.user, credential)]
+        for challenge in challenges:
+            assert json.loads(json.dumps(dict(challenge.data))) == dict(challenge.data)
 
     def test_import(self, harness: ContractHarness) -> None:
         h = harness
@@ -322,8 +400,8 @@ class MethodContract:
         view = h.service.import_credential(h.user, h.method_id, "primary", self.import_data)
         assert view.source == "imported"
         credential = h.credential("primary")
-        h.service.send_challenge(h.user, "primary")
-        h.service.verify(h.user, "primary", {"code": self.code_for(h, credential)})
+        sent = h.service.send_challenge(h.user, "primary")
+        h.service.verify(h.user, "primary", self.answer(h, credential, sent.ceremony))
         for row in self.invalid_import_data:
             with pytest.raises(EnrollmentInvalid) as refused:
                 h.service.validate_import(h.method_id, "backup", row)
@@ -338,13 +416,16 @@ class MethodContract:
         caplog.set_level(logging.DEBUG)
         seen: list[str] = []
         credential = self.enroll(h)
-        h.service.send_challenge(h.user, "primary")
-        right = self.code_for(h, credential)
+        sent = h.service.send_challenge(h.user, "primary")
         try:
-            h.service.verify(h.user, "primary", {"code": self.wrong_code(right)})
+            h.service.verify(h.user, "primary", self.wrong_answer(h, credential, sent.ceremony))
         except MethodError as exc:
             seen += [str(exc), repr(exc), exc.message("en"), exc.message("ja")]
-        h.service.verify(h.user, "primary", {"code": right})
+        if self.is_ceremony(h):
+            sent = h.service.send_challenge(h.user, "primary")
+        form = self.answer(h, credential, sent.ceremony)
+        right = next(iter(form.values()))
+        h.service.verify(h.user, "primary", form)
         try:  # a phone method meets E4 here (same number twice): that text counts too
             pending = h.service.begin_enrollment(
                 h.user, "backup", h.method_id, self.enrollment_form
@@ -356,7 +437,9 @@ class MethodContract:
         seen += [h.method.describe(credential.public_only(), loc) for loc in ("en", "ja")]
         seen += [json.dumps(e, ensure_ascii=False, default=str) for e in h.events]
         seen += [record.getMessage() for record in caplog.records]
-        secrets_ = {code.value for code in h.issued} | {right}
+        secrets_ = {code.value for code in h.issued}
+        if not self.is_ceremony(h):
+            secrets_.add(right)  # a ceremony's answer is signed, public data
         secrets_ |= {leaf for leaf in _leaves(credential.secret) if len(leaf) >= 6}
         if credential.phone:
             phone = parse_phone(credential.phone, "ZZ")
@@ -366,3 +449,43 @@ class MethodContract:
         for secret in secrets_:
             pattern = rf"(?<![0-9]){re.escape(secret)}(?![0-9])"
             assert not re.search(pattern, text), "a code, secret or phone number leaked"
+
+    # -- ceremonies: what the core guarantees every CEREMONY method ---------------------------
+
+    def _ceremony_only(self, h: ContractHarness) -> None:
+        if not self.is_ceremony(h):
+            pytest.skip(f"{h.method_id} is a CODE method: no browser ceremony to check")
+
+    def test_a_ceremony_answers_once_even_when_refused(self, harness: ContractHarness) -> None:
+        h = harness
+        self._ceremony_only(h)
+        credential = self.enroll(h)
+        sent = h.service.send_challenge(h.user, "primary", transaction="tx-1")
+        with pytest.raises(WrongCode):
+            h.service.verify(h.user, "primary", self.wrong_answer(h, credential, sent.ceremony),
+                             transaction="tx-1")
+        # The refused answer took the challenge: the right answer to it is now too late.
+        with pytest.raises(CodeExpired):
+            h.service.verify(h.user, "primary", self.answer(h, credential, sent.ceremony),
+                             transaction="tx-1")
+
+    def test_a_ceremony_is_bound_to_its_transaction(self, harness: ContractHarness) -> None:
+        h = harness
+        self._ceremony_only(h)
+        credential = self.enroll(h)
+        sent = h.service.send_challenge(h.user, "primary", transaction="tx-1")
+        form = self.answer(h, credential, sent.ceremony)
+        with pytest.raises(CodeExpired):
+            h.service.verify(h.user, "primary", form, transaction="tx-2")
+        h.service.verify(h.user, "primary", form, transaction="tx-1")
+
+    def test_a_cancelled_ceremony_is_not_a_try(self, harness: ContractHarness) -> None:
+        h = harness
+        self._ceremony_only(h)
+        self.enroll(h)
+        for _ in range(h.settings.limits.code_tries + 1):
+            h.service.send_challenge(h.user, "primary")
+            with pytest.raises(CeremonyCancelled):
+                h.service.verify(h.user, "primary", {h.method.info.answer_field: ""})
+        assert not self._failures(h, "method.verify.failed", "too_many_tries")
+        assert not [e for e in h.events if e["event"] == "method.verify.failed"]

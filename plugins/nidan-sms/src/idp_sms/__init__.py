@@ -11,27 +11,16 @@ Codes, tries, expiry, resend limits and budgets are the core's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import ClassVar
-
-from pydantic import Field, field_validator
 
 from idp.methods import (
     Challenge,
     Channel,
-    ConfigModel,
     Credential,
-    Enrollment,
-    EnrollmentInvalid,
-    Method,
     MethodInfo,
     MethodUser,
-    PhoneNotSmsCapable,
-    PhoneNotSupported,
-    PhoneNumber,
-    PhoneRegionNotAllowed,
-    Verified,
-    normalise_region,
+    PhoneConfig,
+    PhoneMethod,
 )
 
 __all__ = ["SmsConfig", "SmsMethod", "sms_text"]
@@ -39,22 +28,8 @@ __all__ = ["SmsConfig", "SmsMethod", "sms_text"]
 _LABELS = {"en": "Text message (SMS)", "ja": "SMS（テキストメッセージ）"}
 
 
-class SmsConfig(ConfigModel):
-    # Region for numbers typed without a country code; unset: [enrollment] default_region.
-    default_region: str | None = None
-    # Only numbers of these regions (ISO 3166-1, e.g. ["JP"]); empty: any. Limits exposure to
-    # SMS pumping through expensive destinations.
-    allowed_regions: list[str] = Field(default_factory=list)
-
-    @field_validator("default_region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_region(value)
-
-    @field_validator("allowed_regions")
-    @classmethod
-    def _regions(cls, value: list[str]) -> list[str]:
-        return [normalise_region(region) for region in value]
+class SmsConfig(PhoneConfig):
+    """``default_region`` and ``allowed_regions`` (see ``PhoneConfig``)."""
 
 
 def sms_text(locale: str, service: str, code: str, minutes: int) -> str:
@@ -70,33 +45,18 @@ def sms_text(locale: str, service: str, code: str, minutes: int) -> str:
     )
 
 
-class SmsMethod(Method[SmsConfig]):
+class SmsMethod(PhoneMethod[SmsConfig]):
     """A 6-digit code by SMS to a mobile number."""
 
     info: ClassVar[MethodInfo] = MethodInfo(
         id="sms", amr=("sms",), channel=Channel.PHONE, delivers_code=True,
         enroll_fields=("phone",),
     )
+    config_class = SmsConfig
+    needs_sms = True
 
     def label(self, locale: str) -> str:
         return _LABELS.get(locale, _LABELS["en"])
-
-    def _phone(self, raw: str) -> PhoneNumber:
-        phone = self.ctx.parse_phone(raw, self.config.default_region)
-        if self.config.allowed_regions and phone.region not in self.config.allowed_regions:
-            raise PhoneRegionNotAllowed(field="phone")
-        if not phone.kind.receives_calls:
-            raise PhoneNotSupported(field="phone")
-        if not phone.kind.receives_sms:
-            raise PhoneNotSmsCapable(field="phone")
-        return phone
-
-    def _credential(self, phone: PhoneNumber) -> Credential:
-        return Credential(public={"masked": phone.masked}, phone=phone.e164)
-
-    def begin_enrollment(self, user: MethodUser, form: Mapping[str, str]) -> Enrollment:
-        phone = self._phone(form.get("phone", ""))
-        return Enrollment(credential=self._credential(phone), display={"sent_to": phone.masked})
 
     def send_challenge(self, user: MethodUser, credential: Credential) -> Challenge:
         if credential.phone is None:
@@ -105,27 +65,10 @@ class SmsMethod(Method[SmsConfig]):
         minutes = max(1, int(self.ctx.code_lifetime_s // 60))
         text = sms_text(self.ctx.locale(user), self.ctx.service_name, code.value, minutes)
         self.ctx.send_sms(user, credential.phone, text)
-        return Challenge(sent_to=str(credential.public.get("masked", "")) or None)
-
-    def verify(
-        self,
-        user: MethodUser,
-        credential: Credential,
-        challenge: Challenge,
-        form: Mapping[str, str],
-    ) -> Verified | None:
-        return self.ctx.check_code(user, credential.id, form.get("code", ""))
+        return self.sent_to(credential)
 
     def describe(self, credential: Credential, locale: str) -> str:
         masked = credential.public.get("masked", "")
         if locale == "ja":
             return f"SMS（{masked}）"
         return f"Text message to {masked}"
-
-    def import_credential(self, user: MethodUser, data: Mapping[str, str]) -> Credential:
-        """Column ``phone``: national (read in the default region) or international."""
-        try:
-            phone = self._phone(data.get("phone", ""))
-        except EnrollmentInvalid as exc:
-            raise type(exc)(detail=f"phone: {exc.code}", field="phone") from None
-        return self._credential(phone)

@@ -9,26 +9,17 @@ resend limits and budgets are the core's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
-
-from pydantic import Field, field_validator
 
 from idp.methods import (
     Challenge,
     Channel,
-    ConfigModel,
     Credential,
-    Enrollment,
-    EnrollmentInvalid,
-    Method,
     MethodInfo,
     MethodUser,
-    PhoneNotSupported,
-    PhoneNumber,
-    PhoneRegionNotAllowed,
-    Verified,
-    normalise_region,
+    PhoneConfig,
+    PhoneMethod,
 )
 
 __all__ = ["VoiceConfig", "VoiceMethod", "voice_segments"]
@@ -44,21 +35,8 @@ _DIGITS = {
 _LABELS = {"en": "Voice call", "ja": "音声通話"}
 
 
-class VoiceConfig(ConfigModel):
-    # Region for numbers typed without a country code; unset: [enrollment] default_region.
-    default_region: str | None = None
-    # Only numbers of these regions (ISO 3166-1, e.g. ["JP"]); empty: any.
-    allowed_regions: list[str] = Field(default_factory=list)
-
-    @field_validator("default_region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_region(value)
-
-    @field_validator("allowed_regions")
-    @classmethod
-    def _regions(cls, value: list[str]) -> list[str]:
-        return [normalise_region(region) for region in value]
+class VoiceConfig(PhoneConfig):
+    """``default_region`` and ``allowed_regions`` (see ``PhoneConfig``)."""
 
 
 def voice_segments(locale: str, service: str, code: str) -> tuple[str, ...]:
@@ -80,31 +58,18 @@ def voice_segments(locale: str, service: str, code: str) -> tuple[str, ...]:
     return tuple(spoken)
 
 
-class VoiceMethod(Method[VoiceConfig]):
+class VoiceMethod(PhoneMethod[VoiceConfig]):
     """A 6-digit code read aloud by an automated call."""
 
     info: ClassVar[MethodInfo] = MethodInfo(
         id="voice", amr=("tel",), channel=Channel.PHONE, delivers_code=True,
         enroll_fields=("phone",),
     )
+    config_class = VoiceConfig
+    needs_sms = False  # landlines and IP phones take calls
 
     def label(self, locale: str) -> str:
         return _LABELS.get(locale, _LABELS["en"])
-
-    def _phone(self, raw: str) -> PhoneNumber:
-        phone = self.ctx.parse_phone(raw, self.config.default_region)
-        if self.config.allowed_regions and phone.region not in self.config.allowed_regions:
-            raise PhoneRegionNotAllowed(field="phone")
-        if not phone.kind.receives_calls:
-            raise PhoneNotSupported(field="phone")
-        return phone
-
-    def _credential(self, phone: PhoneNumber) -> Credential:
-        return Credential(public={"masked": phone.masked}, phone=phone.e164)
-
-    def begin_enrollment(self, user: MethodUser, form: Mapping[str, str]) -> Enrollment:
-        phone = self._phone(form.get("phone", ""))
-        return Enrollment(credential=self._credential(phone), display={"sent_to": phone.masked})
 
     def send_challenge(self, user: MethodUser, credential: Credential) -> Challenge:
         if credential.phone is None:
@@ -114,27 +79,10 @@ class VoiceMethod(Method[VoiceConfig]):
             self.ctx.locale(user), self.ctx.service_name, code.value
         )
         self.ctx.place_call(user, credential.phone, segments)
-        return Challenge(sent_to=str(credential.public.get("masked", "")) or None)
-
-    def verify(
-        self,
-        user: MethodUser,
-        credential: Credential,
-        challenge: Challenge,
-        form: Mapping[str, str],
-    ) -> Verified | None:
-        return self.ctx.check_code(user, credential.id, form.get("code", ""))
+        return self.sent_to(credential)
 
     def describe(self, credential: Credential, locale: str) -> str:
         masked = credential.public.get("masked", "")
         if locale == "ja":
             return f"音声通話（{masked}）"
         return f"Voice call to {masked}"
-
-    def import_credential(self, user: MethodUser, data: Mapping[str, str]) -> Credential:
-        """Column ``phone``: national (read in the default region) or international."""
-        try:
-            phone = self._phone(data.get("phone", ""))
-        except EnrollmentInvalid as exc:
-            raise type(exc)(detail=f"phone: {exc.code}", field="phone") from None
-        return self._credential(phone)
