@@ -37,6 +37,7 @@ ROOMS: Final = (
     "oidc",
     "account",
     "demo",
+    "resets",
     "services",
     "app",
     "commands",
