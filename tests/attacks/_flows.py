@@ -82,6 +82,7 @@ class Journey:
     http: httpx.Client
     client: Client
     verifier: str
+    start: str = "/login"  # where the authorization request sent the browser
     code_form: dict[str, str] | None = None
 
 
@@ -93,13 +94,13 @@ def begin(served: Served, http: httpx.Client, client: Client) -> Journey:
              "code_challenge_method": "S256"}
     response = http.get("/authorize?" + urlencode(query))
     assert response.status_code == 303, response.text[:300]
-    return Journey(http, client, verifier)
+    return Journey(http, client, verifier, response.headers["location"])
 
 
 def password(journey: Journey, person: Person) -> httpx.Response:
     """The password step; on success the browser is at the code page (its form kept)."""
     http = journey.http
-    page = http.get("/login")
+    page = http.get(journey.start)
     fields = form_with(page.text, "/login")
     fields.update(email=person.email, password=PASSWORD)
     response = http.post("/login", data=fields)
@@ -171,3 +172,8 @@ def signed_in_tokens(served: Served, http: httpx.Client, person: Person, client:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def signed_in(response: httpx.Response) -> bool:
+    """A code step's answer that ends the sign-in (a redirect out of /login)."""
+    return response.status_code == 303 and not response.headers["location"].startswith("/login")

@@ -1,4 +1,4 @@
-"""Shared deployments for the attack tests: ``idp serve`` with three workers on SQLite and on
+"""Shared deployments for the attack tests: ``idp serve`` with two workers on SQLite and on
 Redis (standalone), started once per run; every test makes its own people and clients."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Attacks 4 and 5: replaying an authorization code and racing a refresh token, against
-three workers on SQLite and on Redis. Many parallel requests, one winner at most; a reuse
+two workers on SQLite and on Redis. Many parallel requests, one winner at most; a reuse
 revokes what it touched, and a restart of every worker revives nothing (ASVS 10.4.2, 10.4.5).
 """
 
