@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from idp.services import build_services
-from idp.users import method_user
 from idp.settings import load_settings
+from idp.users import method_user
 from tests.test_cli import Idp, assert_one_clear_error
 
 TOTP_SECRET = base64.b32encode(secrets.token_bytes(20)).decode()  # 160 bits

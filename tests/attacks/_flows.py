@@ -18,9 +18,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pyotp
 
-from idp.accounts import User
-from idp.app import method_user
 from idp.oidc.clients import ClientConfig, hash_secret, new_secret
+from idp.users import User, method_user
 from tests.attacks._servers import Served
 from tests.oidc.helpers import PASSWORD, REDIRECT, form_with, query_of
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from idp.app import Services
+from idp.services import Services
 from idp.settings import load_settings
 from tests.conftest import FAST_PASSWORDS, TEST_DATA_KEY
 from tests.live_server import free_port

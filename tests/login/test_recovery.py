@@ -85,7 +85,7 @@ def person_user(person: Enrolled) -> MethodUser:
 
 
 def test_leaving_after_a_recovery_code_never_lets_the_password_alone_set_up_methods(
-    site: Site, visitor: Browser, person: Person
+    site: Site, visitor: HttpBrowser, person: Enrolled
 ) -> None:
     # covers C3, E1: the review's finding. The person signs in with a recovery code and
     # leaves before setting up anything; someone who knows the password must not be able to
@@ -128,7 +128,7 @@ def test_leaving_after_a_recovery_code_never_lets_the_password_alone_set_up_meth
     assert refused.status_code == 400
 
 
-def to_recovery_page_after_reset(browser: Browser, person: Person) -> None:
+def to_recovery_page_after_reset(browser: HttpBrowser, person: Enrolled) -> None:
     browser.http.cookies.delete("nidan_sid")
     browser.go("/login", restart="1")
     page = browser.submit("/login", email=person.email, password=PASSWORD)
@@ -136,7 +136,7 @@ def to_recovery_page_after_reset(browser: Browser, person: Person) -> None:
 
 
 def test_after_an_operator_reset_set_up_needs_the_enrollment_code_once(
-    site: Site, visitor: Browser, person: Person
+    site: Site, visitor: HttpBrowser, person: Enrolled
 ) -> None:
     # covers C3: the operator's reset (what `idp users reset-2sv` and the admin API call).
     done = reset_two_step(site.services, person.user, actor="test")
