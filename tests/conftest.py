@@ -23,7 +23,9 @@ def make_settings(tmp_path: Path, **sections: dict[str, object]) -> Settings:
         "store": {"url": f"sqlite:///{tmp_path}/idp.sqlite3"},
         "passwords": dict(FAST_PASSWORDS),
         "secrets": {"data_keys": [TEST_DATA_KEY], "cookie_keys": ["test-cookie-key-0123456789"]},
-        "delivery": {"transports": {"outbox": {"path": str(tmp_path / "outbox.jsonl")}}},
+        # The outbox is how tests read codes; outside dev mode it needs the explicit override.
+        "delivery": {"allow_outbox": True,
+                     "transports": {"outbox": {"path": str(tmp_path / "outbox.jsonl")}}},
     }
     for name, values in sections.items():
         base[name] = {**base.get(name, {}), **values}

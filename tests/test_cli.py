@@ -26,6 +26,8 @@ class Idp:
             f'[store]\nurl = "sqlite:///store.db"\n[passwords]\n{fast}\n'
             f'[secrets]\ndata_keys = ["{TEST_DATA_KEY}"]\n'
             'cookie_keys = ["cli-test-cookie-key-123"]\n'
+            # The outbox is the default transport: outside dev mode it needs the override.
+            '[delivery]\nallow_outbox = true\n'
         )
 
     def __call__(

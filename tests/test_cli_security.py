@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from idp.services import build_services
 from idp.settings import load_settings
+from idp.users import method_user
 from tests.test_cli import Idp, assert_one_clear_error
 
 TOTP_SECRET = base64.b32encode(secrets.token_bytes(20)).decode()  # 160 bits
@@ -74,7 +76,9 @@ def test_import_refuses_bad_methods(
     assert "x@example.com" not in idp("users", "list").stdout
 
 
-def test_reset_2sv_clears_methods_and_forces_enrollment(idp: Idp, tmp_path: Path) -> None:
+def test_reset_2sv_clears_methods_and_forces_enrollment(
+    idp: Idp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # covers C3
     import_one(idp, tmp_path)
     before = json.loads(idp("users", "show", "seller@example.com", "--json").stdout)
@@ -85,6 +89,19 @@ def test_reset_2sv_clears_methods_and_forces_enrollment(idp: Idp, tmp_path: Path
     assert after["methods"] == []
     assert after["enrolled"] is False
     assert after["security_epoch"] > before["security_epoch"]
+    # The one-time enrollment code the person needs besides the password (C3).
+    printed = re.search(r"enrollment code .*: ([0-9A-Z]{5}-[0-9A-Z]{5})$", result.stdout, re.M)
+    assert printed is not None, result.stdout
+    monkeypatch.chdir(tmp_path)  # the config's store path is relative
+    settings = load_settings(idp.config)
+    services = build_services(settings)
+    try:
+        user = services.accounts.require("seller@example.com")
+        assert services.methods.reenrollment_gated(user.id)
+        assert services.methods.pass_reenrollment_gate(
+            method_user(user, "en"), printed.group(1)) == "enrollment_code"
+    finally:
+        services.close()
 
 
 def test_devices_list_and_revoke(

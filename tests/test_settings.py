@@ -9,12 +9,15 @@ import pytest
 from idp.settings import SettingsError, load_settings
 
 SECRETS = '[secrets]\ndata_keys = ["k1:AAAA"]\ncookie_keys = ["cookie-key-0123456789"]\n'
+# The default transport is the outbox: outside dev mode it needs the explicit override.
+OUTBOX_OVERRIDE = "[delivery]\nallow_outbox = true\n"
 
 
 def write(tmp_path: Path, text: str, secrets: bool = True) -> Path:
     """A config file; production settings need their secrets, so add them unless told not."""
     path = tmp_path / "idp.toml"
-    path.write_text(text + "\n" + (SECRETS if secrets and "[secrets]" not in text else ""))
+    path.write_text(text + "\n" + (SECRETS if secrets and "[secrets]" not in text else "")
+                    + ("" if "[delivery" in text else OUTBOX_OVERRIDE))
     return path
 
 
@@ -132,3 +135,25 @@ def test_a_secret_file_beats_the_value_from_any_source(
     assert [k.get_secret_value() for k in settings.secrets.cookie_keys] == [
         "from-file-0123456789"
     ]
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    '[delivery]\nsms = ["file"]\nvoice = ["file"]\n[delivery.transports.file]\ntype = "outbox"',
+])
+def test_the_outbox_is_refused_outside_dev_mode(tmp_path: Path, text: str) -> None:
+    # It writes codes in clear to a file: never by default on a real deployment.
+    path = tmp_path / "idp.toml"
+    path.write_text(SECRETS + text)
+    with pytest.raises(SettingsError, match=r"outbox transport .* refused outside dev"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize("mode", ["server.dev", "server.conformance", "delivery.allow_outbox"])
+def test_the_outbox_is_allowed_in_dev_conformance_or_by_override(
+    tmp_path: Path, mode: str
+) -> None:
+    section, key = mode.split(".")
+    extra = "" if section == "delivery" else "\n[delivery]"
+    settings = load_settings(write(tmp_path, f"[{section}]\n{key} = true{extra}"))
+    assert settings.delivery.sms == ["outbox"]

@@ -39,6 +39,7 @@ ROOMS: Final = (
     "notices",
     "account",
     "demo",
+    "resets",
     "services",
     "app",
     "commands",

@@ -19,6 +19,7 @@ from idp.cli_common import State, fail, pass_state
 from idp.crypto import DataKeys, generate_data_key
 from idp.login import unlock
 from idp.methods.credentials import rotate_data_key
+from idp.resets import reset_two_step
 from idp.services import Services
 from idp.users import method_user
 
@@ -103,20 +104,19 @@ def register(main: click.Group) -> None:
     @pass_state
     def users_reset_2sv(state: State, email: str, yes: bool) -> None:
         """Clear a user's methods, recovery codes, trusted browsers and sessions; they set
-        up two-step verification again at the next sign-in (BEHAVIOUR C3)."""
+        up two-step verification again at the next sign-in with the one-time enrollment code
+        printed here, handed over to them (BEHAVIOUR C3)."""
         with state.services() as services:
             user = services.accounts.require(email)
             if not yes and sys.stdin.isatty():
                 click.confirm(f"Reset two-step verification of {user.email}?", abort=True)
-            removed = services.methods.reset(user.id, actor="cli")
-            browsers = services.devices.revoke_all(user.id, actor="cli", reason="reset-2sv")
-            # Ends every session, revokes their grants, queues back-channel logout to the
-            # clients they served (the running servers deliver it).
-            queued = services.oidc.logout.end_all(user.id, reason="reset-2sv", actor="cli")
-            services.accounts.bump_epoch(user.id, reason="reset-2sv", actor="cli")
-            services.audit.emit("user.reset_2sv", user_id=user.id, actor="cli")
-        click.echo(f"reset {user.email}: {removed} method(s) removed, {browsers} trusted "
-                   f"browser(s) revoked, sessions ended, {queued} client logout(s) queued")
+            done = reset_two_step(services, user, actor="cli")
+        click.echo(f"reset {user.email}: {done.methods_removed} method(s) removed, "
+                   f"{done.browsers_revoked} trusted browser(s) revoked, sessions ended, "
+                   f"{done.logouts_queued} client logout(s) queued")
+        click.echo(f"enrollment code (give it to {user.email}; it works once, for "
+                   f"{services.settings.lifetimes.reenrollment_code_s // 86400} days): "
+                   f"{done.enrollment_code}")
 
     @main.group()
     def devices() -> None:

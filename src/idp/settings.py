@@ -290,6 +290,8 @@ class LifetimeSettings(ConfigModel):
     trusted_browser_s: int = 30 * 24 * 3600
     # C2: how recent a second factor must be to change methods.
     fresh_second_factor_s: int = 10 * 60
+    # C3: the one-time enrollment code an operator's reset prints works this long.
+    reenrollment_code_s: int = 7 * 24 * 3600
 
 
 class DeliverySettings(ConfigModel):
@@ -300,6 +302,9 @@ class DeliverySettings(ConfigModel):
     transports: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {"outbox": {"path": "var/outbox.jsonl"}}
     )
+    # The outbox transport writes every code in clear to a file: it is refused outside dev
+    # and conformance mode unless this is set (a test deployment nobody real signs in to).
+    allow_outbox: bool = False
 
 
 class NoticeEvents(ConfigModel):
@@ -503,7 +508,24 @@ class Settings(BaseSettings):
                     "secrets." + " and secrets.".join(missing) + ": required outside dev mode "
                     "(give them, or *_file paths; see config/idp.toml)"
                 )
+        self._outbox_is_safe()
         return self
+
+    def _outbox_is_safe(self) -> None:
+        """The outbox writes codes in clear: dev, conformance, or an explicit override."""
+        delivery = self.delivery
+        if self.server.dev or self.server.conformance or delivery.allow_outbox:
+            return
+        used = dict.fromkeys([*delivery.sms, *delivery.voice])
+        outboxes = [name for name in used
+                    if delivery.transports.get(name, {}).get("type", name) == "outbox"]
+        if outboxes:
+            raise ValueError(
+                "delivery: the outbox transport (" + ", ".join(outboxes) + ") writes codes "
+                "in clear to a file and is refused outside dev and conformance mode; configure "
+                "a real transport (docs/delivery.md), or set delivery.allow_outbox = true on "
+                "a test deployment"
+            )
 
     @classmethod
     def settings_customise_sources(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from idp.resets import reset_two_step
 from tests.login.helpers import (
     MOBILE_E164,
     PASSWORD,
@@ -160,17 +161,14 @@ def test_a_reset_of_two_step_verification_mid_journey_ends_it(site: Site, visito
     page = visitor.go("/login/code", use="backup")
     fields = form(page.text, "/login/code").fields
     code = site.outbox.code(MOBILE_E164)
-    services = site.services
-    # What `idp users reset-2sv` does.
-    services.methods.reset(person.user.id, actor="cli")
-    services.devices.revoke_all(person.user.id, actor="cli", reason="reset-2sv")
-    services.sessions.end_all(person.user.id, reason="reset-2sv", actor="cli")
-    services.accounts.bump_epoch(person.user.id, reason="reset-2sv", actor="cli")
+    done = reset_two_step(site.services, person.user, actor="cli")  # `idp users reset-2sv`
     response = visitor.http.post("/login/code", data={**fields, "code": code})
     assert response.status_code == 400
     assert EXPIRED in visible_text(response.text)
     assert visitor.whoami() is None
-    # The next sign-in goes through enrollment (E1).
+    # The next sign-in goes through enrollment (E1), once the operator's code is entered.
     visitor.go("/login")
     page = visitor.submit("/login", email=person.email, password=PASSWORD)
+    assert str(page.url).endswith("/login/recovery")
+    page = visitor.submit("/login/recovery", code=done.enrollment_code)
     assert str(page.url).endswith("/login/enroll")

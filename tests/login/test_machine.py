@@ -178,10 +178,14 @@ def test_a_disabled_person_and_a_reset_mid_journey_end_it(machine: LoginMachine,
     services.methods.reset(someone.user.id, actor="test")  # bumps the epoch (C4)
     with pytest.raises(TransactionExpired, match="security_changed"):
         machine.submit_code(token, tx_id, someone.app.code(), browser=HERE, session=None)
-    # covers E1: the next journey sets the methods up again.
+    # covers E1, C3: the next journey sets the methods up again, once the operator's
+    # enrollment code is entered (the password alone never sets up methods after a reset).
     token, tx_id = begin(machine)
     outcome = machine.submit_password(token, tx_id, someone.email, PASSWORD, browser=HERE,
                                       session=None)
+    assert outcome.step is Step.REENROLL
+    code = services.methods.issue_enrollment_code(someone.user.id, actor="test")
+    outcome = machine.submit_recovery(token, tx_id, code, browser=HERE)
     assert outcome.step is Step.ENROLL
 
 

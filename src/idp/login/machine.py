@@ -76,6 +76,9 @@ class CodeView:
 class RecoveryView:
     tx_id: str
     locale: str
+    # After a reset (C3): no method is left; a recovery code or the operator's enrollment
+    # code lets the person set up new ones (there is no code page to go back to).
+    reenroll: bool = False
 
 
 
@@ -184,6 +187,10 @@ class LoginMachine(EnrollmentSteps):
         fresh one is demanded; otherwise S3: the code step."""
         services = self.services
         views = services.methods.credentials(method_user(user))
+        if not views and services.methods.reenrollment_gated(user.id):
+            # C3: after a reset the password alone never sets up methods.
+            self.save(held, step=Step.REENROLL)
+            return Outcome(Step.REENROLL)
         if not views:
             self.save(held, step=Step.ENROLL, enroll_role="primary", stage=Stage.CHOOSE)
             return Outcome(Step.ENROLL)
@@ -305,29 +312,46 @@ class LoginMachine(EnrollmentSteps):
     # -- recovery (C3) ------------------------------------------------------------------------
 
     def recovery_view(self, token: str | None, browser: Browser) -> RecoveryView:
-        held = self.held(token, Step.CODE)
+        held = self._recovery_held(token)
         user = self.person(held)
         if held.tx.session_sid is not None:
             raise WrongStep(Step.CODE)
-        return RecoveryView(held.tx.id, browser.locale(held.tx.ui_locales, user.locale))
+        return RecoveryView(held.tx.id, browser.locale(held.tx.ui_locales, user.locale),
+                            reenroll=held.tx.step is Step.REENROLL)
+
+    def _recovery_held(self, token: str | None, form_id: str | None = None) -> Held:
+        """The code step (a recovery code instead of the devices) or, after a reset, the
+        re-enrollment step."""
+        loaded = self.transactions.load(token)
+        step = Step.REENROLL if loaded is not None and loaded.tx.step is Step.REENROLL \
+            else Step.CODE
+        return self.held(token, step, form_id)
 
     def submit_recovery(self, token: str | None, form_id: str, code: str, *,
                         browser: Browser) -> Outcome:
         """A right recovery code signs the person in once: their methods are reset and
-        they set up two new ones, with new recovery codes, before the journey can end."""
-        held = self.held(token, Step.CODE, form_id)
+        they set up two new ones, with new recovery codes, before the journey can end. The
+        unused recovery codes stay valid until the new pair is verified, so someone who
+        leaves half-way is asked for one again, never for the password alone (C3). After a
+        reset (the re-enrollment step), a recovery code or the operator's enrollment code
+        lets this sign-in set up new methods."""
+        held = self._recovery_held(token, form_id)
         if held.tx.session_sid is not None:
             # A step-up has no password of its own to stand on; sign in afresh instead.
             raise WrongStep(Step.CODE)
         user = self.person(held)
         mu = self.method_user(user, browser, held)
         services = self.services
-        left = services.methods.use_recovery_code(mu, code[:64])
-        services.methods.reset(user.id, actor="recovery-sign-in")
+        if held.tx.step is Step.REENROLL:
+            proof = services.methods.pass_reenrollment_gate(mu, code[:64])
+            services.audit.emit("login.reenroll.granted", user_id=user.id, proof=proof)
+        else:
+            left = services.methods.use_recovery_code(mu, code[:64])
+            services.methods.reset(user.id, actor="recovery-sign-in", keep_recovery_codes=True)
+            services.audit.emit("login.recovery.used", user_id=user.id, remaining=left)
         fresh = services.accounts.get(user.id)
         if fresh is None or not fresh.active:
             raise self._refuse(held, "person_changed")
-        services.audit.emit("login.recovery.used", user_id=user.id, remaining=left)
         self.save(held, epoch=fresh.security_epoch, recovery=True, step=Step.ENROLL,
                   enroll_role="primary", stage=Stage.CHOOSE, enroll_method=None,
                   verified_amr=(), second_factor_at=None, method=None, sent_role=None)

@@ -78,6 +78,8 @@ class Step(StrEnum):
 
     PASSWORD = "password"  # noqa: S105 - a step name
     CODE = "code"
+    # After a reset (C3): set-up from nothing needs a recovery or enrollment code first.
+    REENROLL = "reenroll"
     ENROLL = "enroll"
     RECOVERY_CODES = "recovery_codes"
     DONE = "done"

@@ -210,7 +210,7 @@ async def recovery_page(request: Request[LoginState]) -> Response:
     templates = request.state["templates"]
 
     def render(view: RecoveryView, error: Exception | None = None) -> Response:
-        context = {"tx_id": view.tx_id, "error": None if error is None
+        context = {"tx_id": view.tx_id, "reenroll": view.reenroll, "error": None if error is None
                    else error_message(templates, error, view.locale)}
         status = 200 if error is None else status_for(error)
         return templates.render(request, "login/recovery.html", context, status=status)

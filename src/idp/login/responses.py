@@ -52,6 +52,7 @@ __all__ = [
 STEP_URLS: Final[Mapping[Step, str]] = {
     Step.PASSWORD: "/login",
     Step.CODE: "/login/code",
+    Step.REENROLL: "/login/recovery",
     Step.ENROLL: "/login/enroll",
     Step.RECOVERY_CODES: "/login/enroll/codes",
     Step.DONE: "/login",

@@ -26,7 +26,10 @@ from typing import Any
 
 from idp.store import Store, dump_record, load_record
 
-__all__ = ["ALPHABET", "RecoveryCodeSet", "RecoveryCodes", "normalise_recovery_code"]
+__all__ = [
+    "ALPHABET", "RecoveryCodeSet", "RecoveryCodes", "new_recovery_code",
+    "normalise_recovery_code",
+]
 
 # Crockford's base32 (https://www.crockford.com/base32.html): 32 symbols, 5 bits each.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -59,7 +62,8 @@ def normalise_recovery_code(submitted: str) -> str | None:
     return text
 
 
-def _new_code() -> str:
+def new_recovery_code() -> str:
+    """Ten random symbols as ``XXXXX-XXXXX`` (50 bits, from :mod:`secrets`)."""
     symbols = "".join(secrets.choice(ALPHABET) for _ in range(GROUP_LENGTH * GROUPS))
     return "-".join(
         symbols[i : i + GROUP_LENGTH] for i in range(0, len(symbols), GROUP_LENGTH)
@@ -84,7 +88,7 @@ class RecoveryCodes:
         """A new set, replacing (voiding) any earlier one."""
         old = self._record(user_id)
         generation = secrets.token_hex(8)
-        codes = tuple(_new_code() for _ in range(self._count))
+        codes = tuple(new_recovery_code() for _ in range(self._count))
         hashes = [self._hash(user_id, generation, c.replace("-", "")) for c in codes]
         record = {"generation": generation, "hashes": hashes, "created_at": time.time()}
         self._store.set(RECOVERY_PREFIX + user_id, dump_record(record))

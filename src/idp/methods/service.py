@@ -52,6 +52,7 @@ from idp.methods.errors import (
     TooFewMethods,
     WrongCode,
 )
+from idp.methods.gate import ReenrollmentGate
 from idp.methods.imports import ImportRow, Imports, PreparedImport
 from idp.methods.limits import AttemptLimiter, SendGuard
 from idp.methods.policy import EnrollmentPolicy
@@ -85,6 +86,7 @@ class MethodService:
         self._core = core
         self._enroll = Enrollments(core)
         self._imports = Imports(core)
+        self._gate = ReenrollmentGate(core.store, core.credentials.keyed_hash, core.clock)
         # Called with a MethodChange after every committed change (C4: bump the epoch).
         self.listeners: list[Callable[[MethodChange], None]] = core.listeners
 
@@ -213,8 +215,18 @@ class MethodService:
     ) -> EnrollmentResult:
         """Check the answer (``form[info.answer_field]``) and save the credential. Raises
         ``WrongCode`` (``KeyRefused`` for a ceremony), ``TooManyTries``, ``CodeExpired``,
-        ``CeremonyCancelled``, ``EnrollmentExpired``, policy errors."""
-        return self._enroll.complete(user, role, form, transaction)
+        ``CeremonyCancelled``, ``EnrollmentExpired``, policy errors. Completing the pair
+        opens the re-enrollment gate of a reset (C3)."""
+        gated = self._gate.is_closed(user.id)
+        result = self._enroll.complete(user, role, form, transaction)
+        if gated and self.is_enrolled(user.id):
+            if not result.recovery_codes:
+                # The codes kept through a recovery sign-in (C3) give way to a new set.
+                codes = self._core.recovery.generate(user.id).codes
+                self._core.audit.emit("recovery.generated", user_id=user.id, count=len(codes))
+                result = replace(result, recovery_codes=codes)
+            self._gate.open(user.id)
+        return result
 
     # -- several keys per credential (security keys) ------------------------------------------
 
@@ -446,21 +458,64 @@ class MethodService:
         core.audit.emit("method.swapped", user_id=user.id)
         core.announce(MethodChange(user.id, "swapped"))
 
-    def reset(self, user_id: str, *, actor: str) -> int:
-        """Operator reset (C3): clear every method, pending enrollment and recovery code of
-        the person, who must enroll at next sign-in. Audited with ``actor``. Returns how
-        many methods were removed."""
+    def reset(self, user_id: str, *, actor: str, keep_recovery_codes: bool = False) -> int:
+        """Reset (C3): clear every method and pending enrollment of the person, who must
+        enroll at next sign-in, and close their re-enrollment gate (:mod:`idp.methods.gate`):
+        set-up from nothing then needs a recovery code or an operator's enrollment code
+        besides the password. An operator reset clears the recovery codes too; a recovery
+        sign-in keeps the unused ones (``keep_recovery_codes``) until the new pair is
+        verified. Audited with ``actor``. Returns how many methods were removed."""
         core = self._core
+        self._gate.close(user_id, reason=actor)
         removed = core.credentials.update(user_id, lambda current: ({}, list(current.values())))
         for stored in removed:
             self._enroll.forget(user_id, stored)
         for role in ROLES:
             core.store.delete(f"{ENROLL_PREFIX}{user_id}:{role}")
-        core.recovery.clear(user_id)
-        core.attempts.reset(user_id, RECOVERY_SUBJECT)
+        if not keep_recovery_codes:
+            core.recovery.clear(user_id)
+            core.attempts.reset(user_id, RECOVERY_SUBJECT)
         core.audit.emit("method.reset", user_id=user_id, actor=actor, count=len(removed))
         core.announce(MethodChange(user_id, "reset"))
         return len(removed)
+
+    # -- the re-enrollment gate (C3) ----------------------------------------------------------
+
+    def issue_enrollment_code(self, user_id: str, *, actor: str) -> str:
+        """A one-time enrollment code for a person whose methods were reset: shown once to
+        the operator, who hands it over. Voids any earlier one. Audited (never the code)."""
+        code = self._gate.issue_code(user_id, self._core.lifetimes.reenrollment_code_s)
+        self._core.audit.emit("method.enrollment_code.issued", user_id=user_id, actor=actor)
+        return code
+
+    def reenrollment_gated(self, user_id: str) -> bool:
+        """``True`` after a reset until a new pair is verified: set-up from nothing needs
+        :meth:`pass_reenrollment_gate` besides the password."""
+        return self._gate.is_closed(user_id)
+
+    def pass_reenrollment_gate(self, user: MethodUser, submitted: str) -> str:
+        """Check an enrollment code or a recovery code for set-up after a reset; returns
+        which it was (``"enrollment_code"`` or ``"recovery_code"``). Wrong: ``WrongCode``,
+        under the recovery-code try limits (``TooManyTries``)."""
+        core = self._core
+        try:
+            tries_left = core.attempts.reserve(user.id, RECOVERY_SUBJECT)
+        except MethodError as exc:
+            core.audit.emit("method.reenroll.failed", user_id=user.id, error_code=exc.code)
+            raise
+        if self._gate.use_code(user.id, submitted):
+            kind = "enrollment_code"
+        elif core.recovery.use(user.id, submitted) is not None:
+            kind = "recovery_code"
+            core.announce(MethodChange(user.id, "recovery_codes"))
+        else:
+            core.attempts.failed(user.id, RECOVERY_SUBJECT)
+            core.audit.emit("method.reenroll.failed", user_id=user.id,
+                            error_code=WrongCode.code, tries_left=tries_left)
+            raise WrongCode(tries_left=tries_left)
+        core.attempts.succeeded(user.id, RECOVERY_SUBJECT)
+        core.audit.emit("method.reenroll.granted", user_id=user.id, proof=kind)
+        return kind
 
     # -- recovery codes (E7, C3) -------------------------------------------------------------------
 

@@ -1,0 +1,56 @@
+"""The operator's reset of a person's two-step verification (BEHAVIOUR C3, C4), in one place.
+
+``idp users reset-2sv`` calls :func:`reset_two_step`; an admin API calls the same. It clears
+the person's methods and recovery codes, revokes their trusted browsers, ends their sessions
+(back-channel logout queued to the clients they used), moves their security epoch (every
+sign-in in progress ends), and returns a one-time **enrollment code**: with the gate a reset
+closes (:mod:`idp.methods.gate`), the password alone never sets up new methods; the person
+enters this code, handed over by the operator, before set-up. Audited as ``user.reset_2sv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from idp.devices import TrustedBrowsers
+from idp.methods.service import MethodService
+from idp.observability import Audit
+from idp.oidc.provider import OidcProvider
+from idp.users import Accounts, User
+
+__all__ = ["ResetServices", "TwoStepReset", "reset_two_step"]
+
+
+class ResetServices(Protocol):
+    @property
+    def accounts(self) -> Accounts: ...
+    @property
+    def methods(self) -> MethodService: ...
+    @property
+    def devices(self) -> TrustedBrowsers: ...
+    @property
+    def oidc(self) -> OidcProvider: ...
+    @property
+    def audit(self) -> Audit: ...
+
+
+@dataclass(frozen=True)
+class TwoStepReset:
+    """What a reset did. ``enrollment_code`` is shown once to the operator (never logged)."""
+
+    methods_removed: int
+    browsers_revoked: int
+    logouts_queued: int
+    enrollment_code: str = field(repr=False)
+
+
+def reset_two_step(services: ResetServices, user: User, *, actor: str) -> TwoStepReset:
+    """Reset ``user``'s two-step verification on behalf of ``actor`` (see the module)."""
+    removed = services.methods.reset(user.id, actor=actor)
+    code = services.methods.issue_enrollment_code(user.id, actor=actor)
+    browsers = services.devices.revoke_all(user.id, actor=actor, reason="reset-2sv")
+    queued = services.oidc.logout.end_all(user.id, reason="reset-2sv", actor=actor)
+    services.accounts.bump_epoch(user.id, reason="reset-2sv", actor=actor)
+    services.audit.emit("user.reset_2sv", user_id=user.id, actor=actor)
+    return TwoStepReset(removed, browsers, queued, code)
