@@ -64,7 +64,8 @@ def settings_for(directory: Path, port: int) -> Any:
         store={"url": f"sqlite:///{directory}/bench.sqlite3"},
         passwords={"argon2_time_cost": 1, "argon2_memory_kib": 8192},
         secrets={"data_keys": [DATA_KEY], "cookie_keys": ["bench-cookie-key-0123456789"]},
-        delivery={"transports": {"outbox": {"path": str(directory / "outbox.jsonl")}}},
+        delivery={"allow_outbox": True,
+                  "transports": {"outbox": {"path": str(directory / "outbox.jsonl")}}},
         logging={"level": "WARNING"},
     )
 

@@ -106,7 +106,8 @@ def site(store_url: str, directory: Path) -> Iterator[tuple[str, Any, ServerTime
         server={"issuer": f"http://127.0.0.1:{port}"},
         store={"url": store_url, "prefix": f"bench{time.time_ns()}:"},
         secrets={"data_keys": [TEST_DATA_KEY], "cookie_keys": ["bench-cookie-key-0123456789"]},
-        delivery={"transports": {"outbox": {"path": str(directory / "outbox.jsonl")}}},
+        delivery={"allow_outbox": True,
+                  "transports": {"outbox": {"path": str(directory / "outbox.jsonl")}}},
     )
     services = build_services(settings)
     timing = ServerTime(create_app(settings, services))

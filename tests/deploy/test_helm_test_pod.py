@@ -30,7 +30,7 @@ def nidan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         secrets={"data_keys": ["k1:" + base64.b64encode(secrets.token_bytes(32)).decode()],
                  "cookie_keys": [secrets.token_urlsafe(48)]},
         oidc={"clients_file": None},
-        delivery={"sms": ["outbox"], "voice": ["outbox"],
+        delivery={"sms": ["outbox"], "voice": ["outbox"], "allow_outbox": True,
                   "transports": {"outbox": {"path": str(folder / "outbox.jsonl")}}},
     )
     with live_server(create_app(settings), port=port) as url:

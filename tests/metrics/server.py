@@ -149,6 +149,8 @@ cookie_keys = ["test-cookie-key-0123456789"]
 password_delay_after = 1000
 password_lock_after = 3
 password_per_ip_per_minute = 100000
+[delivery]
+allow_outbox = true
 [delivery.transports.outbox]
 path = "{directory}/outbox.jsonl"
 [oidc]

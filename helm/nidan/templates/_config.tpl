@@ -24,6 +24,7 @@ paths of the files the Secret is mounted as (Nidan's `*_file` settings).
 {{- $_ := set $transports $name $one }}
 {{- end }}
 {{- $delivery := dict "sms" .Values.delivery.sms "voice" .Values.delivery.voice "transports" $transports }}
+{{- if .Values.delivery.allowOutbox }}{{ $_ := set $delivery "allow_outbox" true }}{{ end }}
 {{- $oidc := dict }}
 {{- if .Values.oidc.clientsFromSecret }}{{ $_ := set $oidc "clients_file" (printf "%s/%s" $secretDir .Values.secrets.keys.clients) }}{{ end }}
 {{- $cfg := dict "server" $server "store" $store "secrets" $secrets "delivery" $delivery "methods" (deepCopy .Values.methods) "logging" (dict "level" .Values.config.logLevel "json" true) "oidc" $oidc }}

@@ -41,6 +41,9 @@
 {{- if not (hasKey $v.delivery.transports $name) }}
 {{- fail (printf "delivery.%s: names the transport %q, which is not in delivery.transports" $channel $name) }}
 {{- end }}
+{{- if and (eq ((index $v.delivery.transports $name).type | default $name) "outbox") (not $v.delivery.allowOutbox) }}
+{{- fail (printf "delivery.%s: the outbox transport %q keeps codes in a file in clear: configure twilio, sns or webhook (or set delivery.allowOutbox for a test deployment nobody signs in to)" $channel $name) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- if and (or $v.metrics.serviceMonitor.enabled $v.metrics.podMonitor.enabled) (not $v.metrics.enabled) }}
