@@ -80,8 +80,8 @@ def _cookie(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: S112 - a malformed Cookie header: no id, nothing lost
-                continue
+            except Exception:  # noqa: S112  # nosec B112
+                continue  # a malformed Cookie header: no id, nothing lost
             morsel = jar.get(name)
             if morsel is not None and 0 < len(morsel.value) <= _MAX_ID_CHARS:
                 return morsel.value
