@@ -155,6 +155,8 @@ class Target:
     access_token: str = ""
     mint: Callable[[int], list[tuple[str, str]]] | None = None
     code_rate: float = 400.0
+    # A fresh access token for userinfo/introspection (they live 10 minutes; a run is longer).
+    fresh_token: Callable[[], str] | None = None
 
     def cpu(self) -> float:
         return tree_cpu(self.pid)
@@ -559,6 +561,8 @@ def run_wrk(target: Target, endpoint: str, args: argparse.Namespace, work: Path)
     auth = basic(target.client)
     mode_args: list[str]
     codes_file = work / f"{target.name}-codes.txt"
+    if endpoint in ("userinfo", "introspection") and target.fresh_token is not None:
+        target.access_token = target.fresh_token()
     if target.name == "floor":  # the same request shapes, without state
         mode_args = (["get", path, "-"] if endpoint in ("discovery", "jwks")
                      else ["post", path, auth, f"grant_type=x&code={'c' * 43}"])
@@ -588,12 +592,22 @@ def run_wrk(target: Target, endpoint: str, args: argparse.Namespace, work: Path)
                      f"token={target.access_token}&token_type_hint=access_token"]
     else:
         raise ValueError(endpoint)
+    spy = None
+    if args.profile and target.name.startswith("nidan"):
+        spy = subprocess.Popen(
+            [args.py_spy, "record", "--pid", str(target.pid), "--duration",
+             str(args.duration), "--rate", "250", "--nonblocking", "--format", "raw",
+             "--output", str(args.profile / f"{target.name}-{endpoint}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
     cpu0, extra0 = target.cpu(), target.extra_cpu()
     result = subprocess.run(
         ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s",
          "-s", str(LUA), target.base + path, "--", *mode_args],
         capture_output=True, text=True, check=True)
     cpu, extra = target.cpu() - cpu0, target.extra_cpu() - extra0
+    if spy is not None:
+        spy.wait(timeout=60)
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
     data = json.loads(line.removeprefix("RESULT "))
     sample = Sample(target.name, endpoint, data["ok"], max(0, data["bad"] - data["exhausted"]),
@@ -605,6 +619,32 @@ def run_wrk(target: Target, endpoint: str, args: argparse.Namespace, work: Path)
           f"{sample.rps:8.0f} req/s {sample.per_cpu:8.0f} /CPU-s p50 {sample.p50_ms:6.1f} "
           f"p99 {sample.p99_ms:7.1f} ms", flush=True)
     return sample
+
+
+def summarise_profile(path: Path, top: int = 25) -> str:
+    """Self and inclusive sample shares per function of a py-spy ``raw`` (collapsed) file."""
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+    if not total:
+        return f"{path.name}: no samples"
+    lines = [f"## {path.stem} ({total} samples)", "", "self %  | function", "---|---"]
+    lines += [f"{100 * n / total:5.1f} | {f}" for f, n in
+              sorted(own.items(), key=lambda kv: -kv[1])[:top]]
+    lines += ["", "incl % | function", "---|---"]
+    lines += [f"{100 * n / total:5.1f} | {f}" for f, n in
+              sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]]
+    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -788,6 +828,9 @@ def start_targets(stack: ExitStack, args: argparse.Namespace, work: Path, node: 
         code, verifier = peer_sign_in(base, browser, "rp-opaque")
         peer.access_token = exchange(base, "/token", "rp-opaque", code, verifier)["access_token"]
         peer.mint = minter(base, "/auth", browser, "rp")
+        opaque = minter(base, "/auth", browser, "rp-opaque")
+        peer.fresh_token = lambda base=base, opaque=opaque: exchange(
+            base, "/token", "rp-opaque", *opaque(1)[0])["access_token"]
         peer.refresh_pool = work / "peer-pool.txt"
         refresh_pool(base, "/token", peer.mint, "rp", args.pool, peer.refresh_pool)
         targets.append(peer)
@@ -831,6 +874,8 @@ def start_targets(stack: ExitStack, args: argparse.Namespace, work: Path, node: 
         code, verifier = nidan_sign_in(base, browser, email, TotpApp(secret))
         target.access_token = exchange(base, "/token", "rp", code, verifier)["access_token"]
         target.mint = minter(base, "/authorize", browser, "rp")
+        target.fresh_token = lambda base=base, mint=target.mint: exchange(
+            base, "/token", "rp", *mint(1)[0])["access_token"]
         target.refresh_pool = directory / "pool.txt"
         refresh_pool(base, "/token", target.mint, "rp", args.pool, target.refresh_pool)
         targets.append(target)
@@ -885,12 +930,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "compare.md")
     parser.add_argument("--note", action="append", default=[],
                         help="a line added under the table (what this run is)")
+    parser.add_argument("--profile", type=Path,
+                        help="record each Nidan run with py-spy into this directory")
+    parser.add_argument("--py-spy", default="py-spy", help="the py-spy executable")
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_floor:
         serve_floor(args.serve_floor)
         return
-    args.argv = [a for a in sys.argv[1:] if not a.startswith("--out")]
+    args.argv = [a for i, a in enumerate(sys.argv[1:]) if not a.startswith("--out")
+                 and not (i and sys.argv[i] == "--out")]
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     if args.quick:
         args.duration, args.rounds, args.signins, args.pool = 3, 2, 10, 150
     started = datetime.datetime.now(datetime.UTC)
@@ -923,6 +974,9 @@ def main() -> None:
                 sizes = rss_mb(target.pid)
                 extra.append(f"RSS of {target.name} after the load: "
                              + ", ".join(f"{size:.0f} MB" for size in sizes) + ".")
+    if args.profile:
+        for path in sorted(args.profile.glob("*.txt")):
+            (args.profile / (path.stem + ".md")).write_text(summarise_profile(path))
     text = report(samples, signins, args, found, started, extra)
     args.out.write_text(text)
     print(text)
