@@ -345,9 +345,9 @@ def nidan_setup(config: Path, people: int) -> list[tuple[str, str]]:
     ``(email, totp secret)`` of each."""
     import pyotp
 
-    from idp.app import build_services
     from idp.methods import MethodUser
     from idp.oidc.clients import ClientConfig, hash_secret
+    from idp.services import build_services
     from idp.settings import load_settings
 
     services = build_services(load_settings(config))

@@ -16,7 +16,8 @@ def test_discovery_has_an_etag_and_answers_304_to_it(env: Env) -> None:
     url = env.url("/.well-known/openid-configuration")
     first = httpx.get(url)
     tag = first.headers["etag"]
-    assert tag.startswith('"') and tag.endswith('"')
+    assert tag.startswith('"')
+    assert tag.endswith('"')
     again = httpx.get(url, headers={"If-None-Match": f'"other", W/{tag}'})
     assert again.status_code == 304
     assert again.content == b""
