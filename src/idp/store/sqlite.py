@@ -40,9 +40,18 @@ CREATE TABLE IF NOT EXISTS sets (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS kv_expires ON kv(expires) WHERE expires IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sets_expires ON sets(expires) WHERE expires IS NOT NULL;
+CREATE TABLE IF NOT EXISTS set_expiry (
+    key TEXT PRIMARY KEY,
+    expires REAL
+) WITHOUT ROWID;
 """
 
 _LIVE = "(expires IS NULL OR expires > ?)"
+# A set's TTL is one row of set_expiry (as Redis keeps one TTL per key), so extending it costs
+# one write however many members the set has (it used to rewrite every member's row). Rows
+# of sets written before it carry their own expiry, still honoured. Two parameters: now, now.
+_SET_LIVE = ("(sets.expires IS NULL OR sets.expires > ?) AND NOT EXISTS (SELECT 1 FROM "
+             "set_expiry e WHERE e.key = sets.key AND e.expires <= ?)")
 SWEEP_INTERVAL_S = 60.0
 
 
@@ -176,6 +185,9 @@ class SqliteStore(Store):
         with self._writer:
             db.execute("DELETE FROM kv WHERE expires IS NOT NULL AND expires <= ?", (now,))
             db.execute("DELETE FROM sets WHERE expires IS NOT NULL AND expires <= ?", (now,))
+            db.execute("DELETE FROM sets WHERE key IN (SELECT key FROM set_expiry WHERE "
+                       "expires <= ?)", (now,))
+            db.execute("DELETE FROM set_expiry WHERE expires <= ?", (now,))
 
     def _k(self, key: str) -> str:
         return self._prefix + key
@@ -201,7 +213,10 @@ class SqliteStore(Store):
         k, now = self._k(key), time.time()
         with self._write() as db:
             gone = db.execute(f"DELETE FROM kv WHERE key = ? AND {_LIVE}", (k, now)).rowcount
-            gone += db.execute(f"DELETE FROM sets WHERE key = ? AND {_LIVE}", (k, now)).rowcount
+            gone += db.execute(f"DELETE FROM sets WHERE key = ? AND {_SET_LIVE}",
+                               (k, now, now)).rowcount
+            db.execute("DELETE FROM sets WHERE key = ?", (k,))
+            db.execute("DELETE FROM set_expiry WHERE key = ?", (k,))
             db.execute("DELETE FROM kv WHERE key = ?", (k,))
         return gone > 0
 
@@ -269,7 +284,14 @@ class SqliteStore(Store):
     def sadd(self, key: str, *members: str, ttl: float | None = None) -> int:
         k, now = self._k(key), time.time()
         with self._write() as db:
-            db.execute("DELETE FROM sets WHERE key = ? AND NOT " + _LIVE, (k, now))
+            row = db.execute("SELECT expires FROM set_expiry WHERE key = ?", (k,)).fetchone()
+            if row is not None and row[0] is not None and row[0] <= now:
+                # An expired set is gone, with its TTL.
+                db.execute("DELETE FROM sets WHERE key = ?", (k,))
+                db.execute("DELETE FROM set_expiry WHERE key = ?", (k,))
+                row = None
+            if row is None:  # rows written before set_expiry may carry their own expiry
+                db.execute("DELETE FROM sets WHERE key = ? AND NOT " + _LIVE, (k, now))
             added = 0
             for member in members:
                 added += db.execute(
@@ -277,14 +299,16 @@ class SqliteStore(Store):
                     (k, member),
                 ).rowcount
             if ttl is not None:
-                db.execute("UPDATE sets SET expires = ? WHERE key = ?", (_expiry(ttl, now), k))
-            elif added:
+                db.execute("INSERT INTO set_expiry (key, expires) VALUES (?, ?) ON CONFLICT(key) "
+                           "DO UPDATE SET expires = excluded.expires", (k, _expiry(ttl, now)))
+                if row is None:
+                    db.execute("UPDATE sets SET expires = NULL WHERE key = ? AND expires IS NOT "
+                               "NULL", (k,))
+            elif added and row is None:
                 # New members share the set's expiry, as in Redis where a TTL is per key.
                 db.execute(
-                    "UPDATE sets SET expires = (SELECT MAX(expires) FROM sets WHERE key = ?) "
-                    "WHERE key = ?",
-                    (k, k),
-                )
+                    "INSERT OR IGNORE INTO set_expiry (key, expires) SELECT key, MAX(expires) "
+                    "FROM sets WHERE key = ? AND expires IS NOT NULL GROUP BY key", (k,))
         return added
 
     def srem(self, key: str, *members: str) -> int:
@@ -293,13 +317,18 @@ class SqliteStore(Store):
             removed = 0
             for member in members:
                 removed += db.execute(
-                    f"DELETE FROM sets WHERE key = ? AND member = ? AND {_LIVE}", (k, member, now)
+                    f"DELETE FROM sets WHERE key = ? AND member = ? AND {_SET_LIVE}",
+                    (k, member, now, now),
                 ).rowcount
+            if db.execute("SELECT 1 FROM sets WHERE key = ? LIMIT 1", (k,)).fetchone() is None:
+                db.execute("DELETE FROM set_expiry WHERE key = ?", (k,))  # empty: gone
         return removed
 
     def smembers(self, key: str) -> builtins.set[str]:
+        now = time.time()
         rows = self._run(
-            f"SELECT member FROM sets WHERE key = ? AND {_LIVE}", (self._k(key), time.time())
+            f"SELECT member FROM sets WHERE key = ? AND {_SET_LIVE}",
+            (self._k(key), now, now),
         ).fetchall()
         return {row[0] for row in rows}
 
@@ -311,8 +340,8 @@ class SqliteStore(Store):
         strip = len(self._prefix)
         rows = self._run(
             f"SELECT key FROM kv WHERE key >= ? AND key < ? AND {_LIVE} "
-            f"UNION SELECT DISTINCT key FROM sets WHERE key >= ? AND key < ? AND {_LIVE}",
-            (full, upper, now, full, upper, now),
+            f"UNION SELECT DISTINCT key FROM sets WHERE key >= ? AND key < ? AND {_SET_LIVE}",
+            (full, upper, now, full, upper, now, now),
         ).fetchall()
         for (key,) in rows:
             yield key[strip:]
