@@ -596,7 +596,8 @@ def run_wrk(target: Target, endpoint: str, args: argparse.Namespace, work: Path)
     if args.profile and target.name.startswith("nidan"):
         spy = subprocess.Popen(
             [args.py_spy, "record", "--pid", str(target.pid), "--duration",
-             str(args.duration), "--rate", "250", "--nonblocking", "--format", "raw",
+             str(args.duration), "--rate", "250", "--nonblocking",
+             *(["--gil"] if args.profile_gil else []), "--format", "raw",
              "--output", str(args.profile / f"{target.name}-{endpoint}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
@@ -743,8 +744,8 @@ def report(samples: list[Sample], signins: list[SignInFigure], args: argparse.Na
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     verdicts: list[str] = []
-    names = [t for t in ("peer", "floor", "nidan-sqlite", "nidan-redis")
-             if any(s.target == t for s in samples)]
+    names = [t for t in ("peer", "floor", "nidan-sqlite", "nidan-redis", "nidan-redis-2w",
+                         "nidan-redis-1m") if any(s.target == t for s in samples)]
     for endpoint in ENDPOINTS:
         peer = figure("peer", endpoint, "per_cpu")
         floor = figure("floor", endpoint, "per_cpu") if endpoint in FLOOR_FOR else 0.0
@@ -759,7 +760,7 @@ def report(samples: list[Sample], signins: list[SignInFigure], args: argparse.Na
                 f"| {endpoint} | {name} | {figure(name, endpoint, 'rps'):,.0f} | "
                 f"{figure(name, endpoint, 'p50_ms'):.1f} | {figure(name, endpoint, 'p99_ms'):.1f}"
                 f" | {figure(name, endpoint, 'cpu'):.2f} | {rate:,.0f} | "
-                f"{f'{redis_cpu:.2f}' if name == 'nidan-redis' else ''} | {vs_peer} | "
+                f"{f'{redis_cpu:.2f}' if 'redis' in name else ''} | {vs_peer} | "
                 f"{vs_floor} |")
             if name.startswith("nidan"):
                 checks = []
@@ -792,6 +793,29 @@ def report(samples: list[Sample], signins: list[SignInFigure], args: argparse.Na
                          f"{med([s.p50_ms for s in mine]):.0f} | "
                          f"{med([s.p99_ms for s in mine]):.0f} | "
                          f"{'met' if rate >= 30 else 'NOT met'} |")
+    scale = [n for n in ("nidan-redis-2w", "nidan-redis-1m") if n in names]
+    if scale and "nidan-redis" in names:
+        lines += ["", "## Scale and size (Redis)", "",
+                  "Against `nidan-redis` (one worker, "
+                  f"{args.fill_users:,} people more in the store) of the same run. Targets: "
+                  "two workers >= 1.8x the requests per second of one; a million people "
+                  "within 10% of the latency (p50) of the small store.", "",
+                  "| endpoint | compared | req/s | vs 1 worker, 1k people | p50 ms | "
+                  "p50 vs 1k | /CPU-s | target |", "|---|---|---:|---:|---:|---:|---:|---|"]
+        for endpoint in ENDPOINTS:
+            base_rps = figure("nidan-redis", endpoint, "rps")
+            base_p50 = figure("nidan-redis", endpoint, "p50_ms")
+            for name in scale:
+                if (name, endpoint) not in by or not base_rps or not base_p50:
+                    continue
+                rps, p50 = figure(name, endpoint, "rps"), figure(name, endpoint, "p50_ms")
+                if name.endswith("2w"):
+                    verdict = "met" if rps / base_rps >= 1.8 else "NOT met"
+                else:
+                    verdict = "met" if p50 <= 1.1 * base_p50 else "NOT met"
+                lines.append(f"| {endpoint} | {name} | {rps:,.0f} | {rps / base_rps:.2f} | "
+                             f"{p50:.1f} | {p50 / base_p50:.2f} | "
+                             f"{figure(name, endpoint, 'per_cpu'):,.0f} | {verdict} |")
     lines += extra
     lines += ["", "Per round (req per CPU-second):", "",
               "| endpoint | target | rounds |", "|---|---|---|"]
@@ -840,8 +864,12 @@ def start_targets(stack: ExitStack, args: argparse.Namespace, work: Path, node: 
             [sys.executable, __file__, "--serve-floor", str(port)], "the floor",
             work / "floor.log", f"http://127.0.0.1:{port}/healthz"))
         targets.append(Target("floor", f"http://127.0.0.1:{port}", pid, dict(FLOOR_FOR)))
-    for store in ("sqlite", "redis"):
-        name = f"nidan-{store}"
+    specs = [("nidan-sqlite", "sqlite", args.workers, 0),
+             ("nidan-redis", "redis", args.workers, args.fill_users),
+             # Scale and size (issue item 3): two workers, and a million people in Redis.
+             ("nidan-redis-2w", "redis", 2, args.fill_users),
+             ("nidan-redis-1m", "redis", args.workers, 1_000_000)]
+    for name, store, workers, fill in specs:
         if name not in chosen:
             continue
         directory = work / name
@@ -856,9 +884,11 @@ def start_targets(stack: ExitStack, args: argparse.Namespace, work: Path, node: 
         port = free_port()
         config = nidan_config(directory, port, url, args.log_level)
         persons[name] = nidan_setup(config, people)
+        if fill:
+            fill_users(redis_port, fill)
         argv = [sys.executable, "-m", "uvicorn", "idp.app:create_app_from_environment",
                 "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers",
-                str(args.workers), "--log-level", "warning", "--no-server-header",
+                str(workers), "--log-level", "warning", "--no-server-header",
                 "--no-access-log", "--loop", args.nidan_loop, "--http", args.nidan_http]
         pid = stack.enter_context(process(argv, name, directory / "server.log",
                                           f"http://127.0.0.1:{port}/healthz",
@@ -880,6 +910,41 @@ def start_targets(stack: ExitStack, args: argparse.Namespace, work: Path, node: 
         refresh_pool(base, "/token", target.mint, "rp", args.pool, target.refresh_pool)
         targets.append(target)
     return targets, persons
+
+
+def fill_users(port: int, count: int) -> None:
+    """``count`` more people in the Redis store, written with a pipeline in the records'
+    own format (a copy of one real person's record with a new id and email each)."""
+    import dataclasses
+
+    import redis
+
+    from idp.store import load_record
+    from idp.users import User, _email_key, _to_record, _user_key
+
+    client = redis.Redis(port=port)
+    template_id: Any = client.get("bench:email:bench0@example.com")
+    if template_id is None:
+        raise SystemExit("fill_users: the first person is missing")
+    raw: Any = client.get(f"bench:user:{template_id.decode()}")
+    data = load_record(raw)
+    assert data is not None
+    fields = {f.name for f in dataclasses.fields(User)}
+    template = User(**{k: v for k, v in data.items() if k in fields})
+    started = time.perf_counter()
+    batch = 10_000
+    for first in range(0, count, batch):
+        pipe = client.pipeline(transaction=False)
+        for i in range(first, min(count, first + batch)):
+            user_id = f"fill{i:07d}"
+            email = f"fill{i}@example.com"
+            user = dataclasses.replace(template, id=user_id, email=email)
+            pipe.set("bench:" + _user_key(user_id), _to_record(user))
+            pipe.set("bench:" + _email_key(email), user_id.encode())
+        pipe.execute()
+    client.close()
+    print(f"  {count:,} people written to Redis in {time.perf_counter() - started:.0f} s",
+          flush=True)
 
 
 def _redis(stack: ExitStack, directory: Path, port: int) -> int:
@@ -920,6 +985,9 @@ def main() -> None:
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
     parser.add_argument("--targets", default="peer,floor,nidan-sqlite,nidan-redis")
     parser.add_argument("--workers", type=int, default=1, help="Nidan's uvicorn workers")
+    parser.add_argument("--fill-users", type=int, default=1000,
+                        help="people written to Redis before nidan-redis starts (a million "
+                             "for nidan-redis-1m)")
     parser.add_argument("--log-level", default="INFO",
                         help="Nidan's [logging] level (INFO, the production default, writes "
                              "the audit and access lines)")
@@ -933,6 +1001,8 @@ def main() -> None:
     parser.add_argument("--profile", type=Path,
                         help="record each Nidan run with py-spy into this directory")
     parser.add_argument("--py-spy", default="py-spy", help="the py-spy executable")
+    parser.add_argument("--profile-gil", action="store_true",
+                        help="py-spy samples only the thread holding the GIL (CPU, not waits)")
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_floor:
