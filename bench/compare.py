@@ -994,7 +994,7 @@ def main() -> None:
     parser.add_argument("--nidan-loop", default="auto", help="uvicorn --loop for Nidan")
     parser.add_argument("--nidan-http", default="auto", help="uvicorn --http for Nidan")
     parser.add_argument("--quick", action="store_true",
-                        help="a couple of minutes: 3 s runs, 2 rounds, 10 sign-ins a round")
+                        help="about three minutes: 2 s runs, 2 rounds, 10 sign-ins a round")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "compare.md")
     parser.add_argument("--note", action="append", default=[],
                         help="a line added under the table (what this run is)")
@@ -1013,7 +1013,7 @@ def main() -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     if args.quick:
-        args.duration, args.rounds, args.signins, args.pool = 3, 2, 10, 150
+        args.duration, args.rounds, args.signins, args.pool = 2, 2, 10, 150
     started = datetime.datetime.now(datetime.UTC)
     ensure_wrk()
     node = ensure_peer()
