@@ -524,10 +524,11 @@ def refresh_pool(target_base: str, token_path: str, mint: Callable[[int], list[t
     access token of the last exchange."""
     tokens: list[str] = []
     access = ""
-    for code, verifier in mint(count):
-        answer = exchange(target_base, token_path, client_id, code, verifier)
-        tokens.append(answer["refresh_token"])
-        access = answer["access_token"]
+    for first in range(0, count, 50):  # codes live a minute: mint a few, redeem them
+        for code, verifier in mint(min(50, count - first)):
+            answer = exchange(target_base, token_path, client_id, code, verifier)
+            tokens.append(answer["refresh_token"])
+            access = answer["access_token"]
     path.write_text("\n".join(tokens) + "\n")
     return access
 
