@@ -50,6 +50,8 @@ MIN_SECRET_CHARS: Final = 32
 _HASH_PREFIX: Final = "sha256:"
 _CLIENT_ID_CHARS: Final = r"^[A-Za-z0-9._~-]{1,128}$"
 _STORE_PREFIX: Final = "oidc-client:"
+# Parsed stored clients kept per process (only clients that exist are ever kept).
+_PARSED_MAX: Final = 4096
 
 
 class ClientError(Exception):
@@ -229,13 +231,22 @@ class Client:
 
 
 class Clients:
-    """Every client: the file's (read once, at start-up) and the Store's (read per use)."""
+    """Every client: the file's (read once, at start-up) and the Store's (read per use).
+
+    A stored client's record is read on every use, so a change made anywhere (another
+    replica, ``idp clients rotate-secret`` or ``delete``) counts on the very next request:
+    a rotated secret stops working at once. What is kept per process is only the parsed and
+    validated :class:`Client` of the exact bytes last read (the record is its own version:
+    different bytes, parsed again). A time-based cache would save the read too, but would
+    let an old secret or a deleted client work for its lifetime on other replicas.
+    """
 
     def __init__(self, store: Store, audit: Audit, file: Path | None = None,
                  *, file_required: bool = False) -> None:
         self._store = store
         self._audit = audit
         self._file: dict[str, Client] = {}
+        self._parsed: dict[str, tuple[bytes, Client]] = {}
         if file is not None:
             self._file = {c.client_id: c for c in load_clients_file(file, file_required)}
         clashes = [cid for cid in self._file if store.get(_STORE_PREFIX + cid) is not None]
@@ -251,11 +262,21 @@ class Clients:
         found = self._file.get(client_id)
         if found is not None:
             return found
-        data = load_record(self._store.get(_STORE_PREFIX + client_id))
+        raw = self._store.get(_STORE_PREFIX + client_id)
+        if raw is None:
+            return None
+        parsed = self._parsed.get(client_id)
+        if parsed is not None and parsed[0] == raw:
+            return parsed[1]
+        data = load_record(raw)
         if data is None:
             return None
         data.pop("v", None)
-        return Client(ClientConfig.model_validate(data), "store")
+        client = Client(ClientConfig.model_validate(data), "store")
+        if len(self._parsed) >= _PARSED_MAX:
+            self._parsed.clear()
+        self._parsed[client_id] = (raw, client)
+        return client
 
     def all(self) -> Iterator[Client]:
         yield from self._file.values()

@@ -28,6 +28,7 @@ from joserfc import jwk
 
 from idp.crypto import DataKeys
 from idp.observability import Audit
+from idp.oidc.documents import entity_tag
 from idp.store import Store, StoreError, dump_record, load_record
 
 __all__ = ["ALGORITHMS", "KeyInfo", "KeyRing", "SigningKeys"]
@@ -94,6 +95,7 @@ class KeyRing:
         self.jwks_json = json.dumps(
             {"keys": [info.public for info in self.published]}, separators=(",", ":")
         ).encode()
+        self.jwks_etag = entity_tag(self.jwks_json)
 
     def current(self, alg: str) -> KeyInfo | None:
         for info in self.infos:

@@ -20,6 +20,7 @@ from idp.oidc.client_auth import ClientAssertion
 from idp.oidc.clients import AUTH_METHODS, Client, Clients
 from idp.oidc.config import ACR_VALUES, SUPPORTED_SCOPES, OidcSettings, oidc_settings
 from idp.oidc.consent import Consents
+from idp.oidc.documents import entity_tag
 from idp.oidc.grants import CodeGrant, PkceS256, RefreshGrant, ServiceGrant
 from idp.oidc.id_tokens import IdTokens
 from idp.oidc.introspection import Introspection, Revocation, TokenReader
@@ -100,6 +101,7 @@ class OidcProvider:
             id_token_claims=self.reader.id_token, clock=clock,
         )
         self.discovery_json = json.dumps(self.discovery(), separators=(",", ":")).encode()
+        self.discovery_etag = entity_tag(self.discovery_json)
 
     # -- lifetimes (a client's own, else the provider's) ---------------------------------
 

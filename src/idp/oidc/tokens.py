@@ -106,8 +106,8 @@ class TokenStore:
     def create_grant(self, grant: GrantRecord) -> bool:
         """Store a new grant; ``False`` if it was revoked before it existed (its code was
         reused while it was being redeemed)."""
-        if self._store.get(_REVOKED + grant.grant_id) is not None:
-            return False
+        # One check of the revocation mark, after the grant is in place: a reuse of the code
+        # that revoked it before or while it was written is seen either way.
         ttl = max(1.0, grant.expires_at - self._clock())
         if not self._store.add(_GRANT + grant.grant_id, dump_record(grant.to_record()), ttl=ttl):
             return False

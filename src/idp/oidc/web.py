@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 
 from idp.oidc._authlib import InvalidClientError, InvalidRequestError
 from idp.oidc.adapter import HttpRequest, MalformedRequest, malformed_as, read_request
+from idp.oidc.documents import conditional_response
 from idp.oidc.pages import CONSENT_PURPOSE, LOGOUT_PURPOSE, Pages
 from idp.store import StoreError
 
@@ -81,15 +82,17 @@ def _unavailable() -> Response:
 
 async def discovery(request: Request[OidcState]) -> Response:
     provider = _provider(request)
-    return Response(provider.discovery_json, media_type=_JSON, headers=_public(provider))
+    return conditional_response(request.headers.get("if-none-match"), provider.discovery_json,
+                                provider.discovery_etag, _public(provider))
 
 
 async def jwks(request: Request[OidcState]) -> Response:
     provider = _provider(request)
     keys = provider.keys
     # Served from memory while fresh; the store is read (thread pool) at most every 30 s.
-    body = keys.jwks_json() if keys.is_fresh() else await run_in_threadpool(keys.jwks_json)
-    return Response(body, media_type=_JSON, headers=_public(provider))
+    ring = keys.ring() if keys.is_fresh() else await run_in_threadpool(keys.ring)
+    return conditional_response(request.headers.get("if-none-match"), ring.jwks_json,
+                                ring.jwks_etag, _public(provider))
 
 
 def _public(provider: OidcProvider) -> dict[str, str]:

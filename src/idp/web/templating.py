@@ -160,6 +160,8 @@ class Templates:
             extensions=["jinja2.ext.i18n"],
             trim_blocks=True,
             lstrip_blocks=True,
+            # Compiled once per process; only dev mode re-checks the files on every render.
+            auto_reload=settings.server.dev,
         )
         # Whitespace inside {% trans %} is collapsed, so msgids don't depend on indentation.
         self.env.policies["ext.i18n.trimmed"] = True
