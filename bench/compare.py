@@ -327,8 +327,12 @@ prefix = "bench:"
 [secrets]
 data_keys = ["{DATA_KEY}"]
 cookie_keys = ["bench-cookie-key-0123456789abcdef"]
+[delivery]
+allow_outbox = true
 [delivery.transports.outbox]
 path = "{directory}/outbox.jsonl"
+[metrics]
+listen = "127.0.0.1:0"
 [methods.totp]
 [methods.sms]
 [methods.voice]
