@@ -27,6 +27,7 @@ ROOMS: Final = (
     "observability",
     "crypto",
     "store",
+    "audit",
     "delivery",
     "methods",
     "users",
@@ -38,10 +39,12 @@ ROOMS: Final = (
     "account",
     "demo",
     "services",
+    "admin",
     "app",
     "commands",
 )
-COMMANDS: Final = frozenset({"cli", "cli_common", "cli_oidc", "cli_security", "devmode"})
+COMMANDS: Final = frozenset({"cli", "cli_admin", "cli_common", "cli_oidc", "cli_security",
+                             "devmode"})
 # What a method plugin may import of the core (transports may also use idp.delivery).
 PLUGIN_API: Final = ("idp.methods", "idp.delivery")
 

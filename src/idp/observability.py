@@ -12,10 +12,12 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["FORBIDDEN_FIELDS", "Audit", "AuditEvent", "configure_logging"]
+__all__ = ["FORBIDDEN_FIELDS", "Audit", "AuditEvent", "configure_logging", "request_context"]
 
 AUDIT_LOGGER = "idp.audit"
 
@@ -25,6 +27,20 @@ FORBIDDEN_FIELDS = ("code", "password", "secret", "token", "otp", "seed", "key")
 _ALLOWED_FIELDS = frozenset({"key_id", "client_id", "error_code", "token_type"})
 
 AuditEvent = dict[str, Any]
+
+# The request an event happens in (its id and the caller's address), set by the web edge.
+_REQUEST: ContextVar[dict[str, str]] = ContextVar("idp_audit_request", default={})  # noqa: B039
+
+
+@contextmanager
+def request_context(*, request_id: str | None, address: str | None) -> Iterator[None]:
+    """Events emitted inside the block carry ``request_id`` and ``address`` (when given)."""
+    values = {k: v for k, v in (("request_id", request_id), ("address", address)) if v}
+    reset = _REQUEST.set(values)
+    try:
+        yield
+    finally:
+        _REQUEST.reset(reset)
 
 
 class Audit:
@@ -39,7 +55,7 @@ class Audit:
             lowered = name.lower()
             if lowered not in _ALLOWED_FIELDS and any(w in lowered for w in FORBIDDEN_FIELDS):
                 raise ValueError(f"audit field {name!r} could carry a secret; rename or drop it")
-        record: AuditEvent = {"event": event, "at": round(time.time(), 3)}
+        record: AuditEvent = {"event": event, "at": round(time.time(), 3), **_REQUEST.get()}
         if user_id is not None:
             record["user_id"] = user_id
         record.update(fields)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from idp.audit import AuditLog
 from idp.delivery.registry import Delivery, load_transports
 from idp.devices import TrustedBrowsers
 from idp.methods import MethodError
@@ -40,6 +41,7 @@ class Services:
     delivery: Delivery
     methods: MethodService
     oidc: OidcProvider
+    audit_log: AuditLog
 
     def close(self) -> None:
         self.delivery.close()
@@ -57,6 +59,8 @@ def build_services(
     ``code_observer`` sees every issued code: for test harnesses only."""
     store = store or open_store(settings.store)
     audit = Audit()
+    audit_log = AuditLog(store)
+    audit.listeners.append(audit_log.listener)
     accounts = Accounts(store, Passwords(settings.passwords), audit)
     devices = TrustedBrowsers(
         store, settings, audit,
@@ -80,7 +84,7 @@ def build_services(
     return Services(
         settings=settings, store=store, audit=audit, accounts=accounts, devices=devices,
         sessions=sessions, delivery=delivery, methods=methods,
-        oidc=OidcProvider(settings, store, audit, accounts, sessions),
+        oidc=OidcProvider(settings, store, audit, accounts, sessions), audit_log=audit_log,
     )
 
 
