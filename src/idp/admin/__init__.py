@@ -14,13 +14,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, TypedDict
+from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from typing_extensions import ReadOnly
+from typing_extensions import ReadOnly, TypedDict
 
 from idp.admin.auth import Caller, authenticate, request_id_of
 from idp.admin.openapi import DOCUMENT
@@ -276,6 +276,7 @@ async def not_found(request: Request[AdminState]) -> Response:
     return problem(404, "No such route in /admin/api/v1 (see openapi.json).")
 
 
+_ANY_METHOD: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
 READ, WRITE, AUDIT = "admin:users:read", "admin:users:write", "admin:audit:read"
 
 
@@ -293,5 +294,5 @@ def routes() -> list[BaseRoute]:
               methods=["PATCH"]),
         Route("/users/{user_id}", _endpoint(WRITE, delete_user), methods=["DELETE"]),
         Route("/audit", _endpoint(AUDIT, read_audit), methods=["GET"]),
-        Route("/{rest:path}", not_found),
+        Route("/{rest:path}", not_found, methods=list(_ANY_METHOD)),
     ])]
