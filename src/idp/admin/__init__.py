@@ -27,6 +27,7 @@ from idp.admin.openapi import DOCUMENT
 from idp.admin.problems import problem
 from idp.observability import request_context
 from idp.services import Services
+from idp.store import StoreError
 from idp.users import AccountError, EmailTaken, PasswordPolicyError, User, UserNotFound
 from idp.users.directory import etag, search
 
@@ -82,6 +83,9 @@ def _endpoint(scope: str, work: Work, *, has_body: bool = False) -> Callable[...
                     return work(services, caller, call)
                 except _Refused as refused:
                     return refused.response
+                except StoreError:
+                    return problem(503, "The store did not answer; try again.",
+                                   kind="store-unavailable")
 
         return await run_in_threadpool(run)
 

@@ -45,7 +45,7 @@ def _op(op_id: str, scope: str, summary: str, responses: dict[str, Any], *,
         "operationId": op_id, "summary": summary,
         "security": [{"nidan": [scope]}],
         "parameters": parameters or [],
-        "responses": {**responses, **_problems(*_AUTH)},
+        "responses": {**responses, **_problems(*_AUTH, 503)},
     }
     if body is not None:
         operation["requestBody"] = {"required": True, "content": {
@@ -121,7 +121,8 @@ DOCUMENT: Final[dict[str, Any]] = {
                                   (403, "The token lacks the scope"), (404, "Not found"),
                                   (409, "Conflict"), (412, "Stale ETag"),
                                   (415, "Not JSON"), (422, "Invalid field"),
-                                  (428, "If-Match missing"))},
+                                  (428, "If-Match missing"),
+                                  (503, "The store did not answer"))},
         "schemas": {
             "Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
                         "additionalProperties": False, "properties": {
