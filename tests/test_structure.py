@@ -28,6 +28,7 @@ ROOMS: Final = (
     "crypto",
     "store",
     "metrics",
+    "audit",
     "delivery",
     "methods",
     "users",
@@ -41,11 +42,12 @@ ROOMS: Final = (
     "demo",
     "resets",
     "services",
+    "admin",
     "app",
     "commands",
 )
-COMMANDS: Final = frozenset({"cli", "cli_common", "cli_oidc", "cli_plugins", "cli_security",
-                             "devmode", "serving"})
+COMMANDS: Final = frozenset({"cli", "cli_admin", "cli_common", "cli_oidc", "cli_plugins",
+                             "cli_security", "devmode", "serving"})
 # What a method plugin may import of the core (transports may also use idp.delivery).
 PLUGIN_API: Final = ("idp.methods", "idp.delivery")
 

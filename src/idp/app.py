@@ -22,6 +22,8 @@ from starlette.routing import Route
 from typing_extensions import ReadOnly
 
 from idp.account.web import routes as account_routes
+from idp.admin import AdminState
+from idp.admin import routes as admin_routes
 from idp.demo import routes as demo_routes
 from idp.login.machine import LoginMachine
 from idp.login.web import routes as login_routes
@@ -46,7 +48,7 @@ from idp.web.templating import Templates
 __all__ = ["AppState", "create_app", "create_app_from_environment"]
 
 
-class AppState(NoticeState):
+class AppState(NoticeState, AdminState):
     """The one application state, returned by the lifespan and copied into every request.
     Handlers here annotate ``request: Request[AppState]``; the rooms below read the same
     state through their own narrower view (``LoginState``, ``OidcState``); mypy checks that
@@ -134,6 +136,7 @@ def create_app(settings: Settings, services: Services | None = None, *,
             *account_routes(),
             *oidc_routes(),
             *notice_routes(),
+            *admin_routes(),
             # The demo relying party (/demo) exists in dev mode only: a 404 otherwise.
             *(demo_routes() if settings.server.dev else []),
         ],

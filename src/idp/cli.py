@@ -15,6 +15,7 @@ from typing import Any
 import click
 from pydantic import SecretStr
 
+from idp.cli_admin import register as register_admin_commands
 from idp.cli_common import EXIT_USAGE, State, fail, pass_state, with_config_option
 from idp.cli_oidc import register as register_oidc_commands
 from idp.cli_plugins import register as register_plugin_commands
@@ -25,6 +26,7 @@ from idp.services import MethodImporter
 from idp.settings import SettingsError
 from idp.store import StoreError
 from idp.users import AccountError, PasswordPolicyError
+from idp.users.directory import search
 from idp.users.importing import ImportError_, import_users
 
 __all__ = ["main"]
@@ -60,9 +62,16 @@ class _Group(click.Group):
     "--config", "config", type=click.Path(path_type=Path, dir_okay=False),
     help="TOML config file [default: $IDP_CONFIG, else config/idp.toml].",
 )
+@click.option(
+    "--dev", is_flag=True,
+    help="Act on the dev server's checkout (as `idp serve --dev` / ./scripts/run): dev mode "
+         "settings and the throw-away secrets under var/.",
+)
 @click.pass_context
-def main(ctx: click.Context, config: Path | None) -> None:
+def main(ctx: click.Context, config: Path | None, dev: bool) -> None:
     """Nidan: an OpenID Connect provider that never issues a token without a second factor."""
+    if dev:
+        os.environ["IDP_SERVER__DEV"] = "true"
     if config is None and os.environ.get("IDP_CONFIG"):
         config = Path(os.environ["IDP_CONFIG"])
     ctx.obj = State(config)
@@ -197,11 +206,14 @@ def users_add(state: State, email: str, name: str, locale: str, password_stdin: 
 @users.command("list")
 @with_config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--search", "query", default="",
+              help="Only users whose email or name contains this (as the admin API's q).")
 @pass_state
-def users_list(state: State, as_json: bool) -> None:
+def users_list(state: State, as_json: bool, query: str) -> None:
     """List users."""
     with state.services() as services:
-        for user in sorted(services.accounts.all(), key=lambda u: u.email.casefold()):
+        found = search(services.accounts, query)
+        for user in sorted(found, key=lambda u: u.email.casefold()):
             if as_json:
                 click.echo(json.dumps(user.public(), ensure_ascii=False, sort_keys=True))
             else:
@@ -287,5 +299,6 @@ def users_import(state: State, file: Path) -> None:
 
 
 register_security_commands(main)
+register_admin_commands(main)
 register_oidc_commands(main)  # after the security commands: it adds to their `keys` group
 register_plugin_commands(main)

@@ -11,9 +11,9 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from idp.devmode import ensure_dev_secrets
+from idp.devmode import VAR, ensure_dev_secrets
 from idp.services import Services, build_services
-from idp.settings import Settings, load_settings
+from idp.settings import Settings, SettingsError, load_settings
 
 __all__ = ["EXIT_FAILED", "EXIT_USAGE", "State", "fail", "pass_state", "with_config_option"]
 
@@ -35,7 +35,10 @@ class State:
 
     def settings(self) -> Settings:
         if self._settings is None:
-            settings = load_settings(self.config)
+            try:
+                settings = load_settings(self.config)
+            except SettingsError as exc:
+                raise SettingsError(_with_dev_hint(str(exc))) from None
             # Dev mode (IDP_SERVER__DEV=true or `serve --dev`) makes its own secrets.
             if settings.server.dev and ensure_dev_secrets(settings):
                 settings = load_settings(self.config)
@@ -54,6 +57,16 @@ class State:
             services.close()
 
 
+
+
+def _with_dev_hint(message: str) -> str:
+    """After ``./scripts/run`` (``idp serve --dev``) the dev server's secrets are in var/:
+    say how a command in the same checkout uses them, instead of only that they are missing."""
+    if "required outside dev mode" not in message or not (VAR / "dev-data-keys").exists():
+        return message
+    return (message + "\nthis checkout has the dev server's secrets in var/ (from "
+            "./scripts/run): put --dev first to use them, e.g. `uv run idp --dev users add "
+            "EMAIL` (or set IDP_SERVER__DEV=true)")
 
 
 pass_state = click.make_pass_decorator(State)

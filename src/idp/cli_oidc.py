@@ -22,6 +22,7 @@ from idp.oidc.clients import (
     hash_secret,
     new_secret,
 )
+from idp.oidc.config import ADMIN_SCOPES
 from idp.oidc.keys import ALGORITHMS
 
 __all__ = ["register"]
@@ -43,7 +44,7 @@ def client_report(client: Client) -> dict[str, Any]:
 
 def _print_client(report: dict[str, Any]) -> None:
     for key in ("client_id", "client_name", "source", "token_endpoint_auth_method",
-                "has_secret", "grant_types", "scopes", "redirect_uris",
+                "has_secret", "grant_types", "scopes", "admin_scopes", "redirect_uris",
                 "post_logout_redirect_uris", "backchannel_logout_uri", "require_pkce",
                 "skip_consent", "introspection", "id_token_signed_response_alg", "jwks_uri",
                 "access_token_lifetime_s", "id_token_lifetime_s", "refresh_token_lifetime_s"):
@@ -91,13 +92,18 @@ def register(main: click.Group) -> None:
         help="Grant types [default: authorization_code, refresh_token].")
     @click.option("--id-token-alg", type=click.Choice(list(ALGORITHMS)), default="RS256",
                   show_default=True)
+    @click.option("--admin-scope", "admin_scopes", multiple=True,
+                  type=click.Choice(list(ADMIN_SCOPES)),
+                  help="Grant an /admin/api/v1 scope (repeatable); the client must then be "
+                       "client_credentials only.")
     @pass_state
     def clients_add(state: State, client_id: str, redirect_uris: tuple[str, ...], public: bool,
                     secret_stdin: bool, auth_method: str, jwks_uri: str | None,
                     jwks_file: Path | None, post_logout: tuple[str, ...],
                     backchannel_logout_uri: str | None, skip_consent: bool, no_pkce: bool,
                     name: str,
-                    grant_types: tuple[str, ...], id_token_alg: str) -> None:
+                    grant_types: tuple[str, ...], id_token_alg: str,
+                    admin_scopes: tuple[str, ...]) -> None:
         """Register a client in the store. A confidential client's secret is printed once."""
         if public and (secret_stdin or auth_method != "client_secret_basic"):
             raise click.UsageError("--public takes no secret and no --auth-method")
@@ -111,6 +117,8 @@ def register(main: click.Group) -> None:
         }
         if grant_types:
             data["grant_types"] = list(grant_types)
+        if admin_scopes:
+            data["admin_scopes"] = list(admin_scopes)
         if auth_method == "private_key_jwt" and not public:
             if jwks_file is not None:
                 try:

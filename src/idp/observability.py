@@ -16,7 +16,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "configure_logging",
     "current_request",
     "note_client",
+    "request_context",
     "unbind_request",
 ]
 
@@ -81,6 +83,21 @@ def note_client(client_id: str | None) -> None:
         context.client_id = client_id
 
 
+# The request an event happens in (its id and the caller's address), set by the web edge.
+_REQUEST: ContextVar[dict[str, str]] = ContextVar("idp_audit_request", default={})  # noqa: B039
+
+
+@contextmanager
+def request_context(*, request_id: str | None, address: str | None) -> Iterator[None]:
+    """Events emitted inside the block carry ``request_id`` and ``address`` (when given)."""
+    values = {k: v for k, v in (("request_id", request_id), ("address", address)) if v}
+    reset = _REQUEST.set(values)
+    try:
+        yield
+    finally:
+        _REQUEST.reset(reset)
+
+
 class Audit:
     """Emits audit events. ``listeners`` also receive each event (tests, metrics)."""
 
@@ -93,7 +110,7 @@ class Audit:
             lowered = name.lower()
             if lowered not in _ALLOWED_FIELDS and any(w in lowered for w in FORBIDDEN_FIELDS):
                 raise ValueError(f"audit field {name!r} could carry a secret; rename or drop it")
-        record: AuditEvent = {"event": event, "at": round(time.time(), 3)}
+        record: AuditEvent = {"event": event, "at": round(time.time(), 3), **_REQUEST.get()}
         if user_id is not None:
             record["user_id"] = user_id
         record.update(fields)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from idp.audit import AuditLog
 from idp.delivery.registry import Delivery, load_transports
 from idp.devices import TrustedBrowsers
 from idp.methods import MethodError
@@ -43,6 +44,7 @@ class Services:
     methods: MethodService
     oidc: OidcProvider
     notices: Notices
+    audit_log: AuditLog
 
     def close(self) -> None:
         self.delivery.close()
@@ -60,6 +62,8 @@ def build_services(
     ``code_observer`` sees every issued code: for test harnesses only."""
     store = measured_store(store or open_store(settings.store), settings)
     audit = Audit()
+    audit_log = AuditLog(store)
+    audit.listeners.append(audit_log.listener)
     accounts = Accounts(store, Passwords(settings.passwords), audit)
     devices = TrustedBrowsers(
         store, settings, audit,
@@ -90,6 +94,7 @@ def build_services(
         settings=settings, store=store, audit=audit, accounts=accounts, devices=devices,
         sessions=sessions, delivery=delivery, methods=methods,
         oidc=OidcProvider(settings, store, audit, accounts, sessions), notices=notices,
+        audit_log=audit_log,
     )
 
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from idp.observability import Audit
-from idp.oidc.config import SUPPORTED_SCOPES
+from idp.oidc.config import ADMIN_SCOPES, SUPPORTED_SCOPES
 from idp.settings import ConfigModel, SettingsError, describe_validation_error
 from idp.store import Store, dump_record, load_record
 
@@ -109,6 +109,8 @@ class ClientConfig(ConfigModel):
     backchannel_logout_uri: str | None = None
     grant_types: list[GrantType] = Field(default_factory=_default_grants)
     scopes: list[str] = Field(default_factory=lambda: list(SUPPORTED_SCOPES))
+    # Scopes of /admin/api/v1, granted by the operator only (see ADMIN_SCOPES).
+    admin_scopes: list[str] = Field(default_factory=list)
     # RFC 7636 / RFC 9700 2.1.1: PKCE (S256) on every authorization request. Always true
     # for public clients.
     require_pkce: bool = True
@@ -140,9 +142,20 @@ class ClientConfig(ConfigModel):
             raise ValueError(f"unknown scope(s) {unknown}; supported: {list(SUPPORTED_SCOPES)}")
         return values
 
+    @field_validator("admin_scopes")
+    @classmethod
+    def _admin_scopes(cls, values: list[str]) -> list[str]:
+        unknown = [value for value in values if value not in ADMIN_SCOPES]
+        if unknown:
+            raise ValueError(f"unknown admin scope(s) {unknown}; known: {list(ADMIN_SCOPES)}")
+        return values
+
     @model_validator(mode="after")
     def _consistent(self) -> ClientConfig:
         method = self.token_endpoint_auth_method
+        if self.admin_scopes and self.grant_types != ["client_credentials"]:
+            raise ValueError("admin scopes are for a client_credentials client only "
+                             "(--grant-type client_credentials)")
         if method in SECRET_METHODS and not self.secret_hash:
             raise ValueError(f"{method} needs secret_hash (see `idp clients new-secret`)")
         if self.secret_hash and not self.secret_hash.startswith(_HASH_PREFIX):
@@ -199,7 +212,7 @@ class Client:
     def get_allowed_scope(self, scope: str | None) -> str:
         if not scope:
             return ""
-        allowed = set(self.config.scopes)
+        allowed = {*self.config.scopes, *self.config.admin_scopes}
         seen: list[str] = []
         for item in scope.split():
             if item in allowed and item not in seen:

@@ -14,6 +14,7 @@ __all__ = [
     "ACR_2SV",
     "ACR_TRUSTED_BROWSER",
     "ACR_VALUES",
+    "ADMIN_SCOPES",
     "SUPPORTED_SCOPES",
     "OidcSettings",
     "oidc_settings",
@@ -31,3 +32,9 @@ SUPPORTED_SCOPES: Final = ("openid", "profile", "email", "offline_access")
 def oidc_settings(settings: Settings) -> OidcSettings:
     """The ``[oidc]`` section of ``settings``."""
     return settings.oidc
+
+# Scopes of the operators' API (/admin/api/v1). Never requested by a person's client and never
+# advertised: only the operator grants them (`idp clients add --admin-scope`), only to a
+# client_credentials client.
+ADMIN_SCOPES: Final = ("admin:users:read", "admin:users:write", "admin:mfa:reset",
+                       "admin:sessions:revoke", "admin:clients:write", "admin:audit:read")
