@@ -103,6 +103,8 @@ class ContractHarness:
             delivery={
                 "sms": ["outbox"],
                 "voice": ["outbox"],
+                # The kit reads the codes from the outbox: a test, never a deployment.
+                "allow_outbox": True,
                 "transports": {"outbox": {"path": str(self.outbox_path)}},
             },
             methods={method_id: dict(config)},
