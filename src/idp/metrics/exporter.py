@@ -165,6 +165,9 @@ def serve_metrics(settings: MetricsSettings) -> Exporter | None:
         return start(settings, folder, temporary)
     except OSError as exc:
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        # The workers read their settings from the environment too: no metrics there either
+        # (they would count into a folder nobody scrapes, or fail to find one).
+        os.environ["IDP_METRICS__ENABLED"] = "false"
         if temporary:
             shutil.rmtree(folder, ignore_errors=True)
         print(f"idp: error: metrics.listen: cannot listen on {settings.listen}: "
