@@ -118,7 +118,11 @@ def _limit(call: Call) -> int:
 
 
 def _user_json(user: User) -> dict[str, Any]:
-    return user.public()
+    # Whether the current address is proved, not which address was (the OIDC claim's meaning).
+    data = user.public()
+    data.pop("verified_email", None)
+    data["email_verified"] = user.email_verified
+    return data
 
 
 def _user_response(user: User, status: int = 200, **headers: str) -> Response:

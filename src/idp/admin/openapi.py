@@ -131,7 +131,7 @@ DOCUMENT: Final[dict[str, Any]] = {
             "User": {"type": "object", "additionalProperties": False,
                      "required": ["id", "email", "display_name", "locale", "status",
                                   "security_epoch", "created_at", "updated_at",
-                                  "has_password"],
+                                  "has_password", "email_verified"],
                      "properties": {
                          "id": {"type": "string"}, "email": {"type": "string"},
                          "display_name": {"type": "string"},
@@ -139,7 +139,8 @@ DOCUMENT: Final[dict[str, Any]] = {
                          "status": {"enum": ["active", "disabled"]},
                          "security_epoch": {"type": "integer"},
                          "created_at": {"type": "number"}, "updated_at": {"type": "number"},
-                         "has_password": {"type": "boolean"}}},
+                         "has_password": {"type": "boolean"},
+                         "email_verified": {"type": "boolean"}}},
             "NewUser": {"type": "object", "required": ["email"], "additionalProperties": False,
                         "properties": {"email": {"type": "string"},
                                        "display_name": {"type": "string"},
