@@ -6,6 +6,7 @@ writable, as uid 65532), answering /healthz."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
 import json
 import os
@@ -226,6 +227,7 @@ def test_payload_serves_from_a_read_only_root(payload: Path, tmp_path: Path) -> 
         f'[server]\nissuer = "http://127.0.0.1:{port}"\nworkers = 2\n'
         '[store]\nurl = "sqlite:////tmp/nidan.sqlite3"\n'
         f'[secrets]\ndata_keys_file = "{etc}/data-keys"\ncookie_keys_file = "{etc}/cookie-keys"\n'
+        '[delivery]\nallow_outbox = true\n'
         '[delivery.transports.outbox]\npath = "/tmp/outbox.jsonl"\n')
     for path in etc.iterdir():
         path.chmod(0o644)
@@ -263,7 +265,8 @@ def test_payload_serves_from_a_read_only_root(payload: Path, tmp_path: Path) -> 
         assert "Read-only file system" not in output
         assert "Traceback" not in output
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited on its own
+            os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
