@@ -55,7 +55,6 @@ def snapshot(env: Env, user_id: str, http: httpx.Client) -> tuple[Any, ...]:
 def test_every_state_changing_post_refuses_forged_requests(
     site: Env, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # covers S3
     routes = [r.replace("{role}", "primary") for r in post_routes(
         list(create_app(site.settings, site.services).routes))]
     swept = [r for r in routes if r not in NOT_COOKIE_AUTHORIZED]

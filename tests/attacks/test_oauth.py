@@ -78,7 +78,6 @@ def code_with(env: Env, http: httpx.Client, verifier: str, client_id: str = "rp"
 
 
 def test_pkce_downgrades_and_mix_ups_are_refused(env: Env, person: httpx.Client) -> None:
-    # covers S3
     refused: dict[str, str] = {}
     # No challenge at all, plain, plain by default, wrong lengths of the challenge.
     verifier = secrets.token_urlsafe(48)
@@ -130,7 +129,6 @@ def test_pkce_downgrades_and_mix_ups_are_refused(env: Env, person: httpx.Client)
 
 
 def test_iss_is_on_every_authorization_error(env: Env) -> None:
-    # covers S3
     with httpx.Client(timeout=10) as anonymous:
         errors = {
             authorize(env, anonymous, prompt="none", code_challenge=challenge_of("x" * 43),
@@ -170,7 +168,6 @@ def test_the_registered_redirect_uris_work_byte_for_byte(env: Env,
 def test_no_mutation_of_a_registered_redirect_uri_is_redirected_to(
     env: Env, person: httpx.Client, uri: str,
 ) -> None:
-    # covers S3
     seen: list[str] = []
 
     @settings(max_examples=EXAMPLES_PER_URI, deadline=None, database=None,
