@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.attacks._flows import (
     Journey,
@@ -107,11 +106,6 @@ def at_code_step(deployment: Served, http: httpx.Client, person: Person) -> Jour
     return journey
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "found by this test: a right code resets the method's tries (AttemptLimiter.succeeded), "
-    "so wrong codes racing it are evaluated in a fresh window (measured on Redis: 9 wrong + "
-    "1 right evaluated against a limit of 5); keeping the count needs a product decision on "
-    "tries after a success (docs/security.md)"))
 def test_a_race_of_wrong_codes_and_the_right_one_on_one_challenge(deployment: Served) -> None:
     # covers S5
     wrong_per_round, rounds = 60, 3

@@ -48,6 +48,44 @@ def test_success_starts_the_tries_again(store: Store) -> None:
     assert limiter.reserve("u1", "c1") == 4
 
 
+def test_a_success_spends_its_scope_and_the_next_scope_starts_a_new_window(
+    store: Store,
+) -> None:
+    # covers S5 (a right code racing wrong ones buys them no fresh window)
+    limiter = AttemptLimiter(store, LimitSettings(), window_s=600)
+    assert limiter.reserve("u1", "c1", scope="tx1") == 4
+    limiter.reserve("u1", "c1", scope="tx1")  # a wrong code racing the right one
+    limiter.succeeded("u1", "c1", scope="tx1")
+    for _ in range(3):  # tries of the spent sign-in after its success: refused
+        with pytest.raises(TooManyTries):
+            limiter.reserve("u1", "c1", scope="tx1")
+    limiter.check("u1", "c1")  # the next sign-in may send a code
+    assert limiter.reserve("u1", "c1", scope="tx2") == 4
+    assert [limiter.reserve("u1", "c1", scope="tx2") for _ in range(4)] == [3, 2, 1, 0]
+    with pytest.raises(TooManyTries):
+        limiter.reserve("u1", "c1", scope="tx2")
+    with pytest.raises(TooManyTries):  # the spent sign-in gets nothing from the new window
+        limiter.reserve("u1", "c1", scope="tx1")
+
+
+def test_racing_a_success_never_passes_more_than_the_limit_per_window(store: Store) -> None:
+    limiter = AttemptLimiter(store, LimitSettings(), window_s=600)
+    barrier = threading.Barrier(30)
+
+    def guess(index: int) -> bool:
+        barrier.wait()
+        try:
+            limiter.reserve("u1", "c1", scope="tx1")
+        except TooManyTries:
+            return False
+        if index == 0:
+            limiter.succeeded("u1", "c1", scope="tx1")
+        return True
+
+    with ThreadPoolExecutor(30) as pool:
+        assert sum(pool.map(guess, range(30))) <= 5
+
+
 def test_subjects_and_people_are_counted_apart(store: Store) -> None:
     limiter = AttemptLimiter(store, LimitSettings(code_tries=1), window_s=600)
     limiter.reserve("u1", "c1")

@@ -370,6 +370,7 @@ class MethodCore:
         *,
         event: str,
         fields: Mapping[str, Any],
+        scope: str = "",
     ) -> Verified:
         """Reserve a try, run the plugin's ``verify``, refuse a used ``use_id``. Audits the
         outcome as ``<event>.succeeded`` / ``<event>.failed``. Raises :class:`WrongCode`,
@@ -381,7 +382,7 @@ class MethodCore:
             self.audit.emit(f"{event}.cancelled", user_id=user.id, **fields)
             raise CeremonyCancelled()
         try:
-            tries_left = self.attempts.reserve(user.id, subject)
+            tries_left = self.attempts.reserve(user.id, subject, scope=scope)
         except MethodError as exc:
             self.audit.emit(f"{event}.failed", user_id=user.id, error_code=exc.code, **fields)
             raise
@@ -427,7 +428,7 @@ class MethodCore:
                 self.audit.emit("method.disabled", user_id=user.id, **fields)
             raise error
         assert verified is not None
-        self.attempts.succeeded(user.id, subject)
+        self.attempts.succeeded(user.id, subject, scope=scope)
         self.audit.emit(f"{event}.succeeded", user_id=user.id, **fields)
         return verified
 

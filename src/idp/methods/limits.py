@@ -7,6 +7,12 @@ Figures come from ``[limits]`` (DESIGN "Limits"); the reasons:
   five checks, not fifty. The window does not restart when a new code is sent: resending
   must not buy more guesses (NIST SP 800-63B 5.2.2). With 6 digits and 5 tries per 10
   minutes, guessing succeeds with probability 5e-6 per window.
+- A right code answered within a *scope* (the sign-in transaction it belongs to) spends
+  that scope: tries reserved for it after the success are refused, so wrong codes racing
+  the right one are never checked in a fresh window. The first try of a *different* scope
+  afterwards starts a new window (a new generation of the counter), so the person signs in
+  again normally; every generation is one counter, so no window ever passes more than
+  ``code_tries`` checks. Without a scope, a success starts the window again at once.
 - Consecutive failures: after ``code_disable_after`` (100) wrong codes with no success in
   between, the method is disabled until an operator reset or a replacement (SP 800-63B
   5.2.2: "no more than 100 consecutive failed attempts").
@@ -33,6 +39,8 @@ __all__ = ["AttemptLimiter", "SendGuard"]
 
 TRIES_PREFIX = "methods:tries:"
 FAILS_PREFIX = "methods:fails:"
+GENERATION_PREFIX = "methods:trygen:"
+SPENT_PREFIX = "methods:spent:"
 COOLDOWN_PREFIX = "methods:cooldown:"
 SENDS_PREFIX = "methods:sends:"
 # A "day" for the per-country budget: a fixed 24 h window from its first send.
@@ -54,18 +62,39 @@ class AttemptLimiter:
         self._window_s = window_s
 
     def _keys(self, user_id: str, subject: str) -> tuple[str, str]:
-        return (f"{TRIES_PREFIX}{user_id}:{subject}", f"{FAILS_PREFIX}{user_id}:{subject}")
+        """The current generation's tries counter and the consecutive failures counter."""
+        base = f"{user_id}:{subject}"
+        raw = self._store.get(GENERATION_PREFIX + base)
+        generation = 0 if raw is None else int(raw)
+        tries_key = TRIES_PREFIX + base + (f"#{generation}" if generation else "")
+        return (tries_key, FAILS_PREFIX + base)
 
-    def reserve(self, user_id: str, subject: str) -> int:
+    def _spent_key(self, user_id: str, subject: str) -> str:
+        return f"{SPENT_PREFIX}{user_id}:{subject}"
+
+    def _too_many(self, tries_key: str) -> TooManyTries:
+        return TooManyTries(retry_after_s=_ceil_s(self._store.ttl(tries_key), self._window_s))
+
+    def reserve(self, user_id: str, subject: str, *, scope: str = "") -> int:
         """Take one try; returns how many remain after it. Raises :class:`MethodDisabled`
-        or :class:`TooManyTries` (with ``retry_after_s``) instead of allowing a check."""
-        tries_key, _ = self._keys(user_id, subject)
+        or :class:`TooManyTries` (with ``retry_after_s``) instead of allowing a check. A
+        ``scope`` already answered by a right code gets :class:`TooManyTries`; another
+        scope after that success starts the next window."""
         if self.is_disabled(user_id, subject):
             raise MethodDisabled()
+        spent_key = self._spent_key(user_id, subject)
+        spent = self._store.get(spent_key)
+        if spent is not None:
+            if scope and spent == scope.encode():
+                raise self._too_many(self._keys(user_id, subject)[0])
+            if self._store.take(spent_key) is not None:
+                # One caller moves to the next generation; a reservation racing this one
+                # counts in the old counter, which passes no more than the limit either.
+                self._store.incr(f"{GENERATION_PREFIX}{user_id}:{subject}", 1)
+        tries_key, _ = self._keys(user_id, subject)
         used = self._store.incr(tries_key, 1, ttl=self._window_s)
         if used > self._tries:
-            retry = _ceil_s(self._store.ttl(tries_key), self._window_s)
-            raise TooManyTries(retry_after_s=retry)
+            raise self._too_many(tries_key)
         return self._tries - used
 
     def check(self, user_id: str, subject: str) -> None:
@@ -73,19 +102,25 @@ class AttemptLimiter:
         tries_key, _ = self._keys(user_id, subject)
         if self.is_disabled(user_id, subject):
             raise MethodDisabled()
+        if self._store.get(self._spent_key(user_id, subject)) is not None:
+            return  # a success: the next scope's first try starts a new window
         raw = self._store.get(tries_key)
         if raw is not None and int(raw) >= self._tries:
-            retry = _ceil_s(self._store.ttl(tries_key), self._window_s)
-            raise TooManyTries(retry_after_s=retry)
+            raise self._too_many(tries_key)
 
     def failed(self, user_id: str, subject: str) -> bool:
         """Record a wrong code. ``True`` exactly when this failure disabled the subject."""
         _, fails_key = self._keys(user_id, subject)
         return self._store.incr(fails_key, 1) == self._disable_after
 
-    def succeeded(self, user_id: str, subject: str) -> None:
-        """A right code: tries and consecutive failures start again."""
-        self.reset(user_id, subject)
+    def succeeded(self, user_id: str, subject: str, *, scope: str = "") -> None:
+        """A right code: consecutive failures start again. With a ``scope``, that scope is
+        spent (see :meth:`reserve`); without one, the tries start again too."""
+        if not scope:
+            self.reset(user_id, subject)
+            return
+        self._store.delete(self._keys(user_id, subject)[1])
+        self._store.set(self._spent_key(user_id, subject), scope.encode(), ttl=self._window_s)
 
     def consecutive_failures(self, user_id: str, subject: str) -> int:
         raw = self._store.get(self._keys(user_id, subject)[1])
@@ -95,7 +130,7 @@ class AttemptLimiter:
         return self.consecutive_failures(user_id, subject) >= self._disable_after
 
     def reset(self, user_id: str, subject: str) -> None:
-        for key in self._keys(user_id, subject):
+        for key in (*self._keys(user_id, subject), self._spent_key(user_id, subject)):
             self._store.delete(key)
 
 

@@ -399,7 +399,8 @@ class MethodService:
             raise
         code_amr = {} if is_ceremony(method) else {"amr": list(method.info.amr)}
         verified = core.check(user, method, credential, challenge, form,
-                              event="method.verify", fields={**fields, **code_amr})
+                              event="method.verify", fields={**fields, **code_amr},
+                              scope=transaction)
         amr = core.amr_for(method, credential, verified)
         if is_ceremony(method):
             core.record_use(user.id, credential, verified)
