@@ -5,6 +5,7 @@ counters by BE, concurrent registrations, amr, relying-party config)."""
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -51,11 +52,13 @@ def enroll(h: ContractHarness, key: SoftAuthenticator, role: Any = "primary",
 
 def sign_in(h: ContractHarness, key: SoftAuthenticator, role: Any = "primary",
             **overrides: Any) -> Any:
-    sent = h.service.send_challenge(h.user, role, transaction="tx")
+    # Each sign-in is a login transaction of its own (a success uses its window up).
+    transaction = secrets.token_hex(8)
+    sent = h.service.send_challenge(h.user, role, transaction=transaction)
     assert sent.ceremony is not None
     return h.service.verify(h.user, role, {"credential": key.answer(sent.ceremony,
                                                                     **overrides)},
-                            transaction="tx")
+                            transaction=transaction)
 
 
 def events(h: ContractHarness, name: str) -> list[dict[str, Any]]:
@@ -121,10 +124,11 @@ def test_a_replayed_assertion_is_refused(h: ContractHarness) -> None:
     h.service.verify(h.user, "primary", form, transaction="tx")
     with pytest.raises(CodeExpired):
         h.service.verify(h.user, "primary", form, transaction="tx")
-    # Replayed into a fresh ceremony: the challenge inside it is the old one.
-    h.service.send_challenge(h.user, "primary", transaction="tx")
+    # Replayed into a fresh ceremony of another sign-in (the success used this one's tries
+    # up): the challenge inside it is the old one.
+    h.service.send_challenge(h.user, "primary", transaction="tx3")
     with pytest.raises(KeyRefused):
-        h.service.verify(h.user, "primary", form, transaction="tx")
+        h.service.verify(h.user, "primary", form, transaction="tx3")
 
 
 def test_a_wrong_origin_is_refused(h: ContractHarness) -> None:
