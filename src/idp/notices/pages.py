@@ -113,13 +113,19 @@ async def _open(request: Request[NoticeState], token: str, purpose: str, *, use:
     return await run_in_threadpool(work)
 
 
-async def report_form(request: Request[NoticeState]) -> Response:
+async def _confirm_page(request: Request[NoticeState], purpose: str, template: str, *,
+                        verify: bool) -> Response:
+    """A link's landing page: looked at, not used, until the person confirms (the form)."""
     token = request.query_params.get("t", "")
-    opened, locale = await _open(request, token, REPORT_PURPOSE, use=False)
+    opened, locale = await _open(request, token, purpose, use=False)
     if opened.state is not LinkState.OK:
-        return _problem(request, opened, locale, verify=False)
-    return _templates(request).render(request, "notices/report.html", {"token": token},
+        return _problem(request, opened, locale, verify=verify)
+    return _templates(request).render(request, template, {"token": token},
                                       locale=locale, headers=_NO_STORE)
+
+
+async def report_form(request: Request[NoticeState]) -> Response:
+    return await _confirm_page(request, REPORT_PURPOSE, "notices/report.html", verify=False)
 
 
 async def report_submit(request: Request[NoticeState]) -> Response:
@@ -136,12 +142,7 @@ async def report_submit(request: Request[NoticeState]) -> Response:
 
 
 async def verify_form(request: Request[NoticeState]) -> Response:
-    token = request.query_params.get("t", "")
-    opened, locale = await _open(request, token, VERIFY_PURPOSE, use=False)
-    if opened.state is not LinkState.OK:
-        return _problem(request, opened, locale, verify=True)
-    return _templates(request).render(request, "notices/verify.html", {"token": token},
-                                      locale=locale, headers=_NO_STORE)
+    return await _confirm_page(request, VERIFY_PURPOSE, "notices/verify.html", verify=True)
 
 
 async def verify_submit(request: Request[NoticeState]) -> Response:
