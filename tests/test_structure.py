@@ -43,6 +43,7 @@ ROOMS: Final = (
     "resets",
     "services",
     "admin",
+    "scim",
     "app",
     "commands",
 )

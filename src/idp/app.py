@@ -36,6 +36,8 @@ from idp.notices.pages import routes as notice_routes
 from idp.notices.state import NoticeState
 from idp.observability import configure_logging
 from idp.oidc.web import routes as oidc_routes
+from idp.scim import ScimState
+from idp.scim import routes as scim_routes
 from idp.services import Services, build_services
 from idp.settings import Settings, load_settings
 from idp.store import StoreError
@@ -48,7 +50,7 @@ from idp.web.templating import Templates
 __all__ = ["AppState", "create_app", "create_app_from_environment"]
 
 
-class AppState(NoticeState, AdminState):
+class AppState(NoticeState, AdminState, ScimState):
     """The one application state, returned by the lifespan and copied into every request.
     Handlers here annotate ``request: Request[AppState]``; the rooms below read the same
     state through their own narrower view (``LoginState``, ``OidcState``); mypy checks that
@@ -137,6 +139,7 @@ def create_app(settings: Settings, services: Services | None = None, *,
             *oidc_routes(),
             *notice_routes(),
             *admin_routes(),
+            *scim_routes(),
             # The demo relying party (/demo) exists in dev mode only: a 404 otherwise.
             *(demo_routes() if settings.server.dev else []),
         ],

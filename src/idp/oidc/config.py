@@ -33,8 +33,9 @@ def oidc_settings(settings: Settings) -> OidcSettings:
     """The ``[oidc]`` section of ``settings``."""
     return settings.oidc
 
-# Scopes of the operators' API (/admin/api/v1). Never requested by a person's client and never
-# advertised: only the operator grants them (`idp clients add --admin-scope`), only to a
-# client_credentials client.
+# Scopes of the operators' API (/admin/api/v1) and of SCIM provisioning (scim:provision, /scim/v2).
+# Never requested by a person's client and never advertised: only the operator grants them
+# (`idp clients add --admin-scope`), only to a client_credentials client.
 ADMIN_SCOPES: Final = ("admin:users:read", "admin:users:write", "admin:mfa:reset",
-                       "admin:sessions:revoke", "admin:clients:write", "admin:audit:read")
+                       "admin:sessions:revoke", "admin:clients:write", "admin:audit:read",
+                       "scim:provision")
