@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Final
+from typing import Any, Final
 
 from scim2_models import (
     AuthenticationScheme,
     Bulk,
     ChangePassword,
+    Context,
     EnterpriseUser,
     ETag,
     Filter,
     Patch,
     PayloadTooLargeException,
+    Resource,
     ResourceType,
+    ResponseParameters,
     SCIMException,
     ScimProvider,
     ServiceProviderConfig,
@@ -78,7 +81,17 @@ def _provider() -> ScimProvider:
                         resource_types=[ResourceType.from_resource(MODEL)], config=config)
 
 
-SERVICE: Final = ScimService(_provider())
+class _Service(ScimService):
+    def patch_response(self, base_url: str, resource: Resource[Any],
+                       response_parameters: ResponseParameters[Any]) -> ScimResponse:
+        """A PATCH answers 200 with the resource (RFC 7644 3.5.2 allows that or a 204; the
+        directories we know read the body)."""
+        published = self.publish(base_url, resource)
+        return self.resource_response(published, Context.RESOURCE_REPLACEMENT_RESPONSE,
+                                      response_parameters)
+
+
+SERVICE: Final = _Service(_provider())
 
 
 def _json(response: ScimResponse) -> Response:
