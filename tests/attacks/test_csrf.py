@@ -4,8 +4,8 @@ with no token, with another session's token, with ``Origin: null`` and from a fo
 
 Routes left out, and why: ``/token``, ``/revoke``, ``/introspect``, ``/userinfo`` are
 authenticated by a client secret or a bearer token, never by the browser's cookies, and so is
-everything under ``/admin/api/`` (client_credentials tokens; tests/admin refuses it without
-one);
+everything under ``/admin/api/`` and ``/scim/v2/`` (client_credentials tokens; tests/admin
+and tests/scim refuse them without one);
 ``POST /authorize`` and ``POST /logout`` are the form-encoded twins of their GET requests
 (OIDC Core 3.1.2.1, RP-Initiated Logout 2) and change nothing until a token-checked form
 (consent, logout confirmation) is posted. The sweep fails if a route appears that is in
@@ -26,7 +26,7 @@ from tests.oidc.helpers import Env, add_client, csrf_form, make_user, provider_e
 
 NOT_COOKIE_AUTHORIZED = {"/token", "/revoke", "/introspect", "/userinfo", "/authorize",
                          "/logout"}
-BEARER_ONLY_PREFIX = "/admin/api/"
+BEARER_ONLY_PREFIX = ("/admin/api/", "/scim/v2/")
 FOREIGN = "https://evil.example"
 
 
