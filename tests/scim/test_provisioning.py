@@ -322,6 +322,24 @@ def test_patch_add_replace_remove_with_paths(env: Env, a: httpx.Client) -> None:
     assert_error(bad, 400, "invalidPath")
 
 
+def test_a_refused_write_changes_nothing(env: Env, a: httpx.Client) -> None:
+    one, other = new_user(a), new_user(a)
+    wanted = one["userName"] + "-new"
+    taken = patch(a, one["id"], {"op": "replace", "path": "userName", "value": wanted},
+                  {"op": "replace", "path": "emails[primary eq true].value",
+                   "value": other["emails"][0]["value"]})
+    assert_error(taken, 409, "uniqueness")
+    weak = patch(a, one["id"], {"op": "replace", "path": "displayName", "value": "Changed"},
+                 {"op": "add", "path": "password", "value": "short"})
+    assert_error(weak, 400, "invalidValue")
+    again = a.get(f"/Users/{one['id']}")
+    assert again.headers["etag"] == one["meta"]["version"]  # not a field changed
+    assert (again.json()["userName"], again.json()["displayName"]) == (
+        one["userName"], one["displayName"])
+    # The userName the refused write asked for was not kept for it.
+    new_user(a, userName=wanted)
+
+
 def test_put_replaces_and_delete_removes(env: Env, a: httpx.Client) -> None:
     user = new_user(a, title="Clerk", externalId="put-1")
     replacement = {"schemas": [USER_SCHEMA], "userName": user["userName"] + "-renamed",

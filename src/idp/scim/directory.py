@@ -298,16 +298,25 @@ class Directory(ScimStorage):
         locale = _nidan_locale(data.get("locale")) or _nidan_locale(data.get("preferredLanguage"))
         if locale is not None and locale != user.locale:
             changes["locale"] = locale
+        if data.get("password"):  # refused before anything changes
+            try:
+                self._accounts.passwords.check_policy(data["password"])
+            except PasswordPolicyError as exc:
+                raise InvalidValueException(detail=str(exc)) from None
+        renamed = not old_name or _fold(old_name) != _fold(new_name)
         self._claim_user_name(new_name, user.id)
         try:
             if normalise_email(email) != normalise_email(user.email):
                 self._accounts.change_email(user.id, email, actor=self.actor)
+        except EmailTaken:
+            if renamed:
+                self._release_user_name(new_name, user.id)
+            raise UniquenessException(detail="A user with this email exists.") from None
+        try:
             if changes:
                 self._accounts.update(user.id, actor=self.actor, **changes)
             if data.get("password"):
                 self._accounts.set_password(user.id, data["password"], actor=self.actor)
-        except EmailTaken:
-            raise UniquenessException(detail="A user with this email exists.") from None
         except (PasswordPolicyError, AccountError) as exc:
             raise InvalidValueException(detail=str(exc)) from None
         if old_name and _fold(old_name) != _fold(new_name):
