@@ -428,7 +428,8 @@ def deactivate_and_reactivate(a: httpx.Client, user: dict[str, Any]) -> None:
     off = patch(a, user["id"], {"op": "Replace", "value": {"active": False}})
     assert off.status_code == 200, off.text
     assert off.json()["active"] is False
-    on = patch(a, user["id"], {"op": "replace", "path": "active", "value": True})
+    # Entra ID sends the boolean as a string; it is read as one.
+    on = patch(a, user["id"], {"op": "replace", "path": "active", "value": "True"})
     assert on.status_code == 200, on.text
     assert on.json()["active"] is True
 
