@@ -193,6 +193,11 @@ def test_create_read_and_the_error_format(env: Env, a: httpx.Client) -> None:
     assert_error(not_json, 400, "invalidSyntax")
 
 
+def test_a_body_over_the_limit_is_refused(a: httpx.Client) -> None:
+    huge = b'{"schemas": ["' + b"x" * (300 * 1024) + b'"]}'
+    assert_error(a.post("/Users", content=huge), 413)
+
+
 def test_a_user_of_the_idp_command_is_seen_with_their_email_as_user_name(
         env: Env, a: httpx.Client) -> None:
     user = env.services.accounts.create(f"cli-{secrets.token_hex(3)}@example.com",

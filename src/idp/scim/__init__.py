@@ -112,8 +112,6 @@ def _serve(services: Services, request: ScimRequest, authorization: str | None
            ) -> ScimResponse:
     """One request, in the thread pool: authenticate, then scim2-server over the directory."""
     try:
-        if len(request.body) > _MAX_BODY:
-            raise PayloadTooLargeException(detail=f"The body is over {_MAX_BODY} bytes.")
         if SERVICE.match(request).operation is Operation.service_provider_config:
             client_id = ""  # RFC 7644 4: the configuration needs no authentication
         else:
@@ -136,7 +134,12 @@ def _serve(services: Services, request: ScimRequest, authorization: str | None
 
 async def endpoint(request: Request[ScimState]) -> Response:
     services = request.state["services"]
-    body = await request.body()
+    body = b""
+    async for chunk in request.stream():  # never more than the limit held in memory
+        body += chunk
+        if len(body) > _MAX_BODY:
+            return _json(SERVICE.error_response(PayloadTooLargeException(
+                detail=f"The body is over {_MAX_BODY} bytes.")))
     path = "/" + str(request.path_params.get("path", ""))
     scim_request = ScimRequest(
         method=request.method, base_url=services.oidc.issuer.rstrip("/") + PREFIX,
