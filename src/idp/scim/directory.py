@@ -191,7 +191,7 @@ class Directory(ScimStorage):
     def _user(self, user_id: str | None) -> Account:
         user = self._accounts.get(user_id) if user_id else None
         if user is None:
-            raise NotFoundException(detail=f"User {user_id!r} not found")
+            raise NotFoundException(detail="No such user.")
         return user
 
     @staticmethod
