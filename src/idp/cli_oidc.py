@@ -94,8 +94,8 @@ def register(main: click.Group) -> None:
                   show_default=True)
     @click.option("--admin-scope", "admin_scopes", multiple=True,
                   type=click.Choice(list(ADMIN_SCOPES)),
-                  help="Grant an /admin/api/v1 scope (repeatable); the client must then be "
-                       "client_credentials only.")
+                  help="Grant an /admin/api/v1 scope or scim:provision (/scim/v2) "
+                       "(repeatable); the client must then be client_credentials only.")
     @pass_state
     def clients_add(state: State, client_id: str, redirect_uris: tuple[str, ...], public: bool,
                     secret_stdin: bool, auth_method: str, jwks_uri: str | None,
