@@ -92,6 +92,24 @@ def test_introspection_of_access_and_refresh_tokens(env: Env, agent: httpx.Clien
     assert introspect(env, "not-a-token").json() == {"active": False}
 
 
+def test_introspection_ends_with_the_account_and_its_epoch(env: Env,
+                                                            agent: httpx.Client) -> None:
+    """A disabled account or a moved security epoch (C4) makes its tokens inactive to a
+    resource server too, as /token and /userinfo already refuse them."""
+    user = make_user(env)
+    sign_in(env, agent, user)
+    tokens = tokens_for(env, agent)
+    accounts = env.services.accounts
+    accounts.set_status(user.id, "disabled")
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        assert introspect(env, token).json() == {"active": False}
+    accounts.set_status(user.id, "active")
+    assert introspect(env, tokens["access_token"]).json()["active"] is True
+    accounts.bump_epoch(user.id, reason="test")
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        assert introspect(env, token).json() == {"active": False}
+
+
 def test_introspection_needs_client_authentication_and_permission(env: Env,
                                                                   agent: httpx.Client) -> None:
     sign_in(env, agent, make_user(env))

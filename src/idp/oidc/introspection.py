@@ -14,6 +14,7 @@ from idp.oidc.grants import CONFIDENTIAL_AUTH_METHODS, TOKEN_AUTH_METHODS
 from idp.oidc.keys import ALGORITHMS, SigningKeys
 from idp.oidc.records import AccessTokenRecord, GrantRecord
 from idp.oidc.tokens import TokenStore, refresh_hash
+from idp.users import Accounts
 
 __all__ = ["Introspection", "Revocation", "TokenReader"]
 
@@ -107,13 +108,22 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
 
-    def __init__(self, issuer: str, reader: TokenReader) -> None:
+    def __init__(self, issuer: str, reader: TokenReader, accounts: Accounts) -> None:
         super().__init__()
         self._issuer = issuer
         self._reader = reader
+        self._accounts = accounts
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
-        return self._reader.find(token_string, token_type_hint)
+        token = self._reader.find(token_string, token_type_hint)
+        if token is None or token.user_id is None:
+            return token
+        # A person's token is active only while the account is, under the security epoch it
+        # was issued in (C4): as /userinfo and /token answer, so does a resource server.
+        user = self._accounts.get(token.user_id)
+        if user is None or not user.active or user.security_epoch != token.epoch:
+            return None
+        return token
 
     def check_permission(self, token: AccessTokenRecord | GrantRecord, client: Any,
                          request: Any) -> bool:

@@ -86,7 +86,7 @@ class OidcProvider:
             store, [self.issuer, *(self.issuer + ENDPOINTS[name] for name in (
                 "token_endpoint", "revocation_endpoint", "introspection_endpoint"))], clock))
         self.server.register_endpoint(Revocation(self.reader, self.tokens))
-        self.server.register_endpoint(Introspection(self.issuer, self.reader))
+        self.server.register_endpoint(Introspection(self.issuer, self.reader, accounts))
         self.server.register_endpoint(EndSession(self.keys))
         self.userinfo = UserInfo(self.issuer, self.reader, accounts)
         self.backchannel = BackchannelLogout(store, self.keys, self.clients, audit,
