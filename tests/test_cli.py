@@ -72,13 +72,15 @@ def test_user_lifecycle(idp: Idp) -> None:
     assert idp("users", "disable", "seller@example.com").returncode == 0
     listed = [json.loads(line) for line in idp("users", "list", "--json").stdout.splitlines()]
     assert [(u["email"], u["status"]) for u in listed] == [("Seller@Example.com", "disabled")]
+    # Disabling ends what was signed in (the epoch moves); enabling brings none of it back.
+    assert listed[0]["security_epoch"] == 2
     assert idp("users", "enable", "seller@example.com").returncode == 0
 
     changed = idp("users", "set-password", "seller@example.com", "--password-stdin",
                   stdin="another-password\n")
     assert changed.returncode == 0, changed.stderr
     assert json.loads(idp("users", "show", "seller@example.com", "--json").stdout)[
-        "security_epoch"] == 2
+        "security_epoch"] == 3
 
     assert idp("users", "delete", "seller@example.com", "--yes").returncode == 0
     assert_one_clear_error(idp("users", "show", "seller@example.com"), "no user with email")

@@ -94,18 +94,24 @@ def test_introspection_of_access_and_refresh_tokens(env: Env, agent: httpx.Clien
 
 def test_introspection_ends_with_the_account_and_its_epoch(env: Env,
                                                             agent: httpx.Client) -> None:
-    """A disabled account or a moved security epoch (C4) makes its tokens inactive to a
-    resource server too, as /token and /userinfo already refuse them."""
+    """A moved security epoch (C4) or a disabled account makes its tokens inactive to a
+    resource server too, as /token and /userinfo refuse them; enabling the account again
+    does not bring them back."""
     user = make_user(env)
+    accounts = env.services.accounts
     sign_in(env, agent, user)
     tokens = tokens_for(env, agent)
-    accounts = env.services.accounts
+    accounts.bump_epoch(user.id, reason="test")
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        assert introspect(env, token).json() == {"active": False}
+    agent.cookies.clear()
+    sign_in(env, agent, accounts.get(user.id) or user)
+    tokens = tokens_for(env, agent)
+    assert introspect(env, tokens["access_token"]).json()["active"] is True
     accounts.set_status(user.id, "disabled")
     for token in (tokens["access_token"], tokens["refresh_token"]):
         assert introspect(env, token).json() == {"active": False}
     accounts.set_status(user.id, "active")
-    assert introspect(env, tokens["access_token"]).json()["active"] is True
-    accounts.bump_epoch(user.id, reason="test")
     for token in (tokens["access_token"], tokens["refresh_token"]):
         assert introspect(env, token).json() == {"active": False}
 

@@ -227,7 +227,14 @@ class Accounts:
         raise StoreError("the user record kept changing; try again")
 
     def set_status(self, user_id: str, status: Status, actor: str = "system") -> User:
-        return self.update(user_id, actor=actor, status=status)
+        """Disabling also moves the security epoch (C4): the sessions, trusted browsers and
+        grants of before stay ended when the account is enabled again."""
+        def changes(user: User) -> dict[str, Any]:
+            if status == "disabled" and user.status == "active":
+                return {"status": status, "security_epoch": user.security_epoch + 1}
+            return {"status": status}
+
+        return self._modify(user_id, changes, actor)
 
     def set_password(self, user_id: str, password: str, actor: str = "system") -> User:
         """Hash and store a new password; bumps the security epoch (C4)."""
