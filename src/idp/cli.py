@@ -22,6 +22,7 @@ from idp.cli_plugins import register as register_plugin_commands
 from idp.cli_security import register as register_security_commands
 from idp.devmode import prepare_dev
 from idp.methods import MethodError
+from idp.resets import delete_person
 from idp.services import MethodImporter
 from idp.settings import SettingsError
 from idp.store import StoreError
@@ -249,7 +250,7 @@ def users_delete(state: State, email: str, yes: bool) -> None:
         user = services.accounts.require(email)
         if not yes and sys.stdin.isatty():
             click.confirm(f"Delete {user.email}?", abort=True)
-        services.accounts.delete(user.id, actor="cli")
+        delete_person(services, user, actor="cli")
     click.echo(f"deleted {user.email}")
 
 

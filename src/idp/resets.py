@@ -1,6 +1,8 @@
 """The operator's reset of a person's two-step verification (BEHAVIOUR C3, C4), in one place.
 
-``idp users reset-2sv`` calls :func:`reset_two_step`; an admin API calls the same. It clears
+``idp users reset-2sv`` calls :func:`reset_two_step`; an admin API calls the same. Two
+neighbours live here for the same reason (one rule whichever way an operator acts):
+:func:`end_access` (a deprovisioned person) and :func:`delete_person`. It clears
 the person's methods and recovery codes, revokes their trusted browsers, ends their sessions
 (back-channel logout queued to the clients they used), moves their security epoch (every
 sign-in in progress ends), and returns a one-time **enrollment code**: with the gate a reset
@@ -15,11 +17,12 @@ from typing import Protocol
 
 from idp.devices import TrustedBrowsers
 from idp.methods.service import MethodService
+from idp.notices import Notices
 from idp.observability import Audit
 from idp.oidc.provider import OidcProvider
 from idp.users import Accounts, User
 
-__all__ = ["ResetServices", "TwoStepReset", "reset_two_step"]
+__all__ = ["ResetServices", "TwoStepReset", "delete_person", "end_access", "reset_two_step"]
 
 
 class ResetServices(Protocol):
@@ -33,6 +36,8 @@ class ResetServices(Protocol):
     def oidc(self) -> OidcProvider: ...
     @property
     def audit(self) -> Audit: ...
+    @property
+    def notices(self) -> Notices: ...
 
 
 @dataclass(frozen=True)
@@ -54,3 +59,25 @@ def reset_two_step(services: ResetServices, user: User, *, actor: str) -> TwoSte
     services.accounts.bump_epoch(user.id, reason="reset-2sv", actor=actor)
     services.audit.emit("user.reset_2sv", user_id=user.id, actor=actor)
     return TwoStepReset(removed, browsers, queued, code)
+
+
+def end_access(services: ResetServices, user_id: str, *, actor: str, reason: str) -> None:
+    """Every way back in closes at once: trusted browsers revoked, sessions ended (their
+    refresh tokens revoked, back-channel logout queued to the clients they served), and the
+    security epoch moved, so offline refresh tokens and sign-ins in progress stop too."""
+    services.devices.revoke_all(user_id, actor=actor, reason=reason)
+    services.oidc.logout.end_all(user_id, reason=reason, actor=actor)
+    services.accounts.bump_epoch(user_id, reason=reason, actor=actor)
+
+
+def delete_person(services: ResetServices, user: User, *, actor: str) -> None:
+    """Delete ``user`` and what is theirs: access ends first (as :func:`end_access`), then
+    their methods and recovery codes go (secrets at rest do not outlive the account), then
+    the account, then its recent activity and known browsers. What stays: audit events
+    (the trail outlives the account), the closed re-enrollment gate (a marker), and
+    short-lived counters that expire on their own. ``idp users delete``, the admin API and
+    SCIM call this."""
+    end_access(services, user.id, actor=actor, reason="deleted")
+    services.methods.reset(user.id, actor=actor)
+    services.accounts.delete(user.id, actor=actor)
+    services.notices.forget(user.id)

@@ -26,6 +26,7 @@ from idp.admin.auth import Caller, authenticate, request_id_of
 from idp.admin.openapi import DOCUMENT
 from idp.admin.problems import problem
 from idp.observability import request_context
+from idp.resets import delete_person
 from idp.services import Services
 from idp.store import StoreError
 from idp.users import AccountError, EmailTaken, PasswordPolicyError, User, UserNotFound
@@ -229,7 +230,7 @@ def _set_status(status: str) -> Work:
 def delete_user(services: Services, caller: Caller, call: Call) -> Response:
     user = _existing(services, call, write=True)
     try:
-        services.accounts.delete(user.id, actor=caller.actor)
+        delete_person(services, user, actor=caller.actor)
     except AccountError as exc:
         return _account_problem(exc)
     return Response(status_code=204)

@@ -73,6 +73,9 @@ class Activity:
                                ttl=_KEEP_S):
                 return
 
+    def forget(self, user_id: str) -> None:
+        self._store.delete(_KEY + user_id)
+
     def recent(self, user_id: str) -> list[ActivityEntry]:
         data = load_record(self._store.get(_KEY + user_id)) or {}
         found = []

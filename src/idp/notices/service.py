@@ -151,6 +151,11 @@ class Notices:
 
     # -- queueing ---------------------------------------------------------------------------
 
+    def forget(self, user_id: str) -> None:
+        """A deleted person's recent activity and known browsers go with the account."""
+        self.activity.forget(user_id)
+        self._store.delete(_KNOWN + user_id)
+
     def notify(self, user_id: str, kind: Kind, *, at: float | None = None,
                label: str | None = None, network: str | None = None,
                method: str | None = None, to: str | None = None,

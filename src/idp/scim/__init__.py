@@ -47,11 +47,11 @@ from typing_extensions import ReadOnly, TypedDict
 from idp.admin.auth import request_id_of
 from idp.observability import request_context
 from idp.scim.auth import SCOPE, Refused, authenticate
-from idp.scim.directory import MODEL, Directory, User, end_access
+from idp.scim.directory import MODEL, Directory, User
 from idp.services import Services
 from idp.store import StoreError
 
-__all__ = ["MAX_RESULTS", "PREFIX", "SCOPE", "ScimState", "end_access", "routes"]
+__all__ = ["MAX_RESULTS", "PREFIX", "SCOPE", "ScimState", "routes"]
 
 PREFIX: Final = "/scim/v2"
 MAX_RESULTS: Final = 200

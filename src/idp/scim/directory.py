@@ -18,7 +18,7 @@ What lives where:
 A user created by the ``idp`` command or the admin API has no profile: their ``userName`` is
 their email. Every write goes through :class:`Accounts` (audited, with the actor
 ``scim:<client id>``). ``active: false`` disables the account and ends its sessions (with
-back-channel logout), refresh tokens and trusted browsers at once (:func:`end_access`).
+back-channel logout), refresh tokens and trusted browsers at once (:func:`idp.resets.end_access`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from scim2_models import User as CoreUser
 from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
 
+from idp.resets import delete_person, end_access
 from idp.services import Services
 from idp.store import dump_record, load_record
 from idp.users import (
@@ -63,7 +64,7 @@ from idp.users import (
 )
 from idp.users import User as Account
 
-__all__ = ["MODEL", "Directory", "Email", "User", "end_access"]
+__all__ = ["MODEL", "Directory", "Email", "User"]
 
 
 class Email(CoreEmail):
@@ -88,15 +89,6 @@ _EXTERNAL: Final = "scim-ext:"
 # What the account holds (or the request computes): never copied into the profile.
 _NOT_PROFILE: Final = ("schemas", "id", "meta", "externalId", "userName", "displayName",
                        "active", "password", "groups")
-
-
-def end_access(services: Services, user_id: str, *, actor: str, reason: str) -> None:
-    """Every way back in closes at once: trusted browsers revoked, sessions ended (their
-    refresh tokens revoked, back-channel logout queued to the clients they served), and the
-    security epoch moved, so offline refresh tokens and sign-ins in progress stop too."""
-    services.devices.revoke_all(user_id, actor=actor, reason=reason)
-    services.oidc.logout.end_all(user_id, reason=reason, actor=actor)
-    services.accounts.bump_epoch(user_id, reason=reason, actor=actor)
 
 
 def _fold(user_name: str) -> str:
@@ -336,10 +328,9 @@ class Directory(ScimStorage):
         user = self._user(resource_id)
         self._check_version(self._resource(user), expected_version)
         self._accounts.set_status(user.id, "disabled", actor=self.actor)
-        end_access(self._services, user.id, actor=self.actor, reason="scim-deleted")
         profile = self._profile(user.id)
         self._release_user_name(profile.get("userName"), user.id)
         for key in list(self._store.scan(f"{_EXTERNAL}{user.id}:")):
             self._store.delete(key)
         self._store.delete(_PROFILE + user.id)
-        self._accounts.delete(user.id, actor=self.actor)
+        delete_person(self._services, user, actor=self.actor)
