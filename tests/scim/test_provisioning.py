@@ -364,6 +364,37 @@ def test_put_replaces_and_delete_removes(env: Env, a: httpx.Client) -> None:
     assert_error(a.delete(f"/Users/{user['id']}"), 404)
 
 
+def test_removing_active_disables_and_leaves_it_unassigned(env: Env, a: httpx.Client
+                                                           ) -> None:
+    """A PATCH that removes ``active`` withdraws the directory's word that the person may
+    sign in: the account is disabled (fail closed) and ``active`` is unassigned until it is
+    set again. A PUT without ``active`` keeps the status (directories send partial PUTs)."""
+    user = new_user(a)
+    removed = patch(a, user["id"], {"op": "remove", "path": "active"})
+    assert removed.status_code == 200, removed.text
+    assert "active" not in removed.json()
+    account = env.services.accounts.get(user["id"])
+    assert account is not None and not account.active
+    again = a.get(f"/Users/{user['id']}").json()
+    assert "active" not in again
+    # Another write that does not mention active keeps it unassigned and the account off.
+    renamed = patch(a, user["id"], {"op": "replace", "path": "displayName", "value": "X"})
+    assert "active" not in renamed.json()
+    replacement = {"schemas": [USER_SCHEMA], "userName": user["userName"],
+                   "emails": user["emails"], "displayName": "Y"}
+    assert "active" not in a.put(f"/Users/{user['id']}", json=replacement).json()
+    account = env.services.accounts.get(user["id"])
+    assert account is not None and not account.active
+    # Set again: assigned and active.
+    on = patch(a, user["id"], {"op": "replace", "path": "active", "value": True})
+    assert on.json()["active"] is True
+    account = env.services.accounts.get(user["id"])
+    assert account is not None and account.active
+    # A PUT without active on an active user keeps it active.
+    kept = a.put(f"/Users/{user['id']}", json=replacement).json()
+    assert kept["active"] is True
+
+
 def test_a_stale_if_match_gets_412_and_changes_nothing(env: Env, a: httpx.Client) -> None:
     user = new_user(a)
     first = user["meta"]["version"]

@@ -1,11 +1,5 @@
 """scim2-tester's ``check_server`` against /scim/v2 of a live provider (real HTTP on
-loopback, a provisioning client's token from /token): every check it runs must pass, but one
-that is ours by design (docs/scim.md, "scim2-tester"):
-
-- ``check_remove_attribute`` on ``active``: a Nidan account always has a status, so a PATCH
-  that removes ``active`` (or a PUT without it) leaves the status as it was, and the answer
-  still carries ``active``; the tester expects it gone.
-"""
+loopback, a provisioning client's token from /token): every check it runs must pass."""
 
 from __future__ import annotations
 
@@ -36,7 +30,4 @@ def test_scim2_tester_check_server_passes_every_check(env: Env) -> None:
     failed = [f"{r.title} [{r.status.name}]: {r.reason}" for r in results
               if r.status is not Status.SUCCESS]
     assert len(results) >= 100, [r.title for r in results]
-    # The one explained above, and nothing else.
-    assert len(failed) == 1, "\n".join(failed)
-    assert failed[0].startswith("check_remove_attribute [ERROR]:"), failed
-    assert "'active'" in failed[0], failed
+    assert failed == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from scim2_models import (
     AuthenticationScheme,
@@ -24,6 +24,7 @@ from scim2_models import (
     ETag,
     Filter,
     Patch,
+    PatchOp,
     PayloadTooLargeException,
     Resource,
     ResourceType,
@@ -33,6 +34,7 @@ from scim2_models import (
     ServiceProviderConfig,
     Sort,
 )
+from scim2_server.conditions import Conditions
 from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import SCIM_MEDIA_TYPE, ScimResponse
@@ -103,6 +105,19 @@ def _json(response: ScimResponse) -> Response:
                     media_type=SCIM_MEDIA_TYPE if response.body is not None else None)
 
 
+class Handler(ScimHandler):
+    """scim2-server's handler, telling the directory when a PATCH is being applied."""
+
+    def patch_resource(self, resource_type: ResourceType, resource_id: str,
+                       patch_op: PatchOp[Any], conditions: Conditions) -> Resource[Any]:
+        directory = cast(Directory, self.storage)
+        directory.patching = True
+        try:
+            return super().patch_resource(resource_type, resource_id, patch_op, conditions)
+        finally:
+            directory.patching = False
+
+
 class _Unavailable(SCIMException):
     status = 503
     _default_detail = "The store did not answer; try again."
@@ -116,7 +131,7 @@ def _serve(services: Services, request: ScimRequest, authorization: str | None
             client_id = ""  # RFC 7644 4: the configuration needs no authentication
         else:
             client_id = authenticate(services, authorization)
-        return ScimHandler(SERVICE, Directory(services, client_id)).handle(request)
+        return Handler(SERVICE, Directory(services, client_id)).handle(request)
     except Refused as refused:
         response = SERVICE.error_response(refused.error)
         response.headers["WWW-Authenticate"] = refused.challenge

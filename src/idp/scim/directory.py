@@ -131,6 +131,9 @@ class Directory(ScimStorage):
         self._store = services.store
         self._client_id = client_id
         self.actor = f"scim:{client_id}"
+        #: Set by :class:`idp.scim.Handler` while a PATCH is applied: only a PATCH that
+        #: removes ``active`` withdraws it (a PUT without it keeps the status).
+        self.patching = False
 
     # -- the records -------------------------------------------------------------------
 
@@ -166,8 +169,11 @@ class Directory(ScimStorage):
             schemas.append(str(EnterpriseUser.__schema__))
         data.update({
             "schemas": schemas, "id": user.id, "userName": profile.get("userName", user.email),
-            "active": user.active,
         })
+        # ``active`` removed by the directory: the account is disabled (fail closed) and the
+        # attribute stays unassigned until the directory, the CLI or the admin API sets it.
+        if user.active or not profile.get("active_unassigned"):
+            data["active"] = user.active
         if user.display_name:
             data["displayName"] = user.display_name
         if external_id is not None:
@@ -211,10 +217,11 @@ class Directory(ScimStorage):
         if user_name:
             self._store.cas(_USERNAME + _fold(user_name), user_id.encode(), None)
 
-    def _write_profile(self, user_id: str, data: dict[str, Any]) -> None:
+    def _write_profile(self, user_id: str, data: dict[str, Any], *,
+                       active_unassigned: bool = False) -> None:
         attributes = {k: v for k, v in data.items() if k not in _NOT_PROFILE}
         record = {"userName": data["userName"], "attributes": attributes,
-                  "updated_at": time.time()}
+                  "updated_at": time.time(), "active_unassigned": active_unassigned}
         self._store.set(_PROFILE + user_id, dump_record(record))
 
     # -- ScimStorage -------------------------------------------------------------------
@@ -313,10 +320,12 @@ class Directory(ScimStorage):
             raise InvalidValueException(detail=str(exc)) from None
         if old_name and _fold(old_name) != _fold(new_name):
             self._release_user_name(old_name, user.id)
-        self._write_profile(user.id, data)
-        self._set_external_id(user.id, data.get("externalId"))
         active = data.get("active")
-        if active is False and user.active:
+        withdrawn = active is None and self.patching
+        unassigned = withdrawn or (active is None and bool(profile.get("active_unassigned")))
+        self._write_profile(user.id, data, active_unassigned=unassigned)
+        self._set_external_id(user.id, data.get("externalId"))
+        if (active is False or withdrawn) and user.active:
             self._accounts.set_status(user.id, "disabled", actor=self.actor)
             end_access(self._services, user.id, actor=self.actor, reason="scim-deactivated")
         elif active is True and not user.active:
