@@ -48,7 +48,7 @@ ROOMS: Final = (
     "commands",
 )
 COMMANDS: Final = frozenset({"cli", "cli_admin", "cli_common", "cli_oidc", "cli_plugins",
-                             "cli_security", "devmode", "serving"})
+                             "cli_scim", "cli_security", "devmode", "serving"})
 # What a method plugin may import of the core (transports may also use idp.delivery).
 PLUGIN_API: Final = ("idp.methods", "idp.delivery")
 

@@ -374,7 +374,8 @@ def test_removing_active_disables_and_leaves_it_unassigned(env: Env, a: httpx.Cl
     assert removed.status_code == 200, removed.text
     assert "active" not in removed.json()
     account = env.services.accounts.get(user["id"])
-    assert account is not None and not account.active
+    assert account is not None
+    assert not account.active
     again = a.get(f"/Users/{user['id']}").json()
     assert "active" not in again
     # Another write that does not mention active keeps it unassigned and the account off.
@@ -384,12 +385,14 @@ def test_removing_active_disables_and_leaves_it_unassigned(env: Env, a: httpx.Cl
                    "emails": user["emails"], "displayName": "Y"}
     assert "active" not in a.put(f"/Users/{user['id']}", json=replacement).json()
     account = env.services.accounts.get(user["id"])
-    assert account is not None and not account.active
+    assert account is not None
+    assert not account.active
     # Set again: assigned and active.
     on = patch(a, user["id"], {"op": "replace", "path": "active", "value": True})
     assert on.json()["active"] is True
     account = env.services.accounts.get(user["id"])
-    assert account is not None and account.active
+    assert account is not None
+    assert account.active
     # A PUT without active on an active user keeps it active.
     kept = a.put(f"/Users/{user['id']}", json=replacement).json()
     assert kept["active"] is True

@@ -77,7 +77,8 @@ def _provider() -> ScimProvider:
         authentication_schemes=[AuthenticationScheme(
             type=AuthenticationScheme.Type.oauthbearertoken, name="OAuth Bearer Token",
             description=f"A client_credentials access token of this Nidan with the scope "
-                        f"{SCOPE}, granted by the operator.", primary=True)],
+                        f"{SCOPE}, granted by the operator, or a provisioning token of the "
+                        "same client (idp clients scim-token).", primary=True)],
     )
     return ScimProvider(models=[User, EnterpriseUser],
                         resource_types=[ResourceType.from_resource(MODEL)], config=config)
