@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -422,6 +423,29 @@ def test_a_stale_if_match_gets_412_and_changes_nothing(env: Env, a: httpx.Client
     env.services.accounts.update(user["id"], actor="test", display_name="By operator")
     assert_error(patch(a, user["id"], {"op": "replace", "path": "displayName", "value": "3"},
                        headers={"If-Match": current}), 412)
+
+
+def test_concurrent_writers_with_one_etag_one_wins(env: Env, a: httpx.Client) -> None:
+    """Rounds of twelve PATCHes at once, each with the same ``If-Match``: the check and the
+    write are one step, so exactly one lands and the others get 412 (or 409 while it is
+    written)."""
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        for _round in range(8):
+            user = new_user(a)
+            tag = user["meta"]["version"]
+            answers = list(pool.map(
+                lambda n, user=user, tag=tag: patch(
+                    a, user["id"], {"op": "replace", "path": "displayName", "value": f"W{n}"},
+                    headers={"If-Match": tag}),
+                range(12)))
+            statuses = sorted(answer.status_code for answer in answers)
+            assert statuses.count(200) == 1, statuses
+            assert set(statuses) <= {200, 409, 412}, statuses
+            winner = next(answer for answer in answers if answer.status_code == 200)
+            account = env.services.accounts.get(user["id"])
+            assert account is not None
+            assert account.display_name == winner.json()["displayName"]
+            assert a.get(f"/Users/{user['id']}").headers["etag"] == winner.headers["etag"]
 
 
 def test_a_password_is_write_only_and_hashed_with_argon2id(env: Env, a: httpx.Client) -> None:

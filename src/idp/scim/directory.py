@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, cast
 
@@ -42,6 +44,7 @@ from scim2_models import (
     Resource,
     ResourceType,
     ResponseParameters,
+    SCIMException,
     ScimFilter,
     SearchRequest,
     UniquenessException,
@@ -86,6 +89,9 @@ MODEL: Final = User[EnterpriseUser]
 _PROFILE: Final = "scim-user:"
 _USERNAME: Final = "scim-username:"
 _EXTERNAL: Final = "scim-ext:"
+_LOCK: Final = "scim-lock:"  # + user id: one SCIM writer at a time
+_LOCK_TTL_S: Final = 10.0  # a holder that died frees it after this
+_LOCK_WAIT_S: Final = 3.0  # a second writer waits this long, then gets 409
 # What the account holds (or the request computes): never copied into the profile.
 _NOT_PROFILE: Final = ("schemas", "id", "meta", "externalId", "userName", "displayName",
                        "active", "password", "groups")
@@ -120,6 +126,11 @@ def _account_email(data: dict[str, Any]) -> str:
             detail="A Nidan user needs an email address: give emails (or a userName that "
                    "is an address).") from None
     return candidate
+
+
+class _Busy(SCIMException):
+    status = 409
+    _default_detail = "Another request is changing this user; try again."
 
 
 class Directory(ScimStorage):
@@ -281,8 +292,28 @@ class Directory(ScimStorage):
             user = self._accounts.set_status(user.id, "disabled", actor=self.actor)
         return self._resource(user)
 
+    @contextmanager
+    def _writing(self, user_id: str | None) -> Iterator[None]:
+        """One SCIM writer of a user at a time, across workers and replicas (a lock in the
+        store that expires if its holder dies), so the ``If-Match`` check and the writes of
+        the account and the profile are one step for writers of SCIM."""
+        key, mine = f"{_LOCK}{user_id}", secrets.token_bytes(16)
+        deadline = time.monotonic() + _LOCK_WAIT_S
+        while not self._store.add(key, mine, ttl=_LOCK_TTL_S):
+            if time.monotonic() > deadline:
+                raise _Busy()
+            time.sleep(0.01)
+        try:
+            yield
+        finally:
+            self._store.cas(key, mine, None)
+
     def update(self, resource_type: ResourceType, resource: Resource[Any], *,
                expected_version: str | None = None) -> Resource[Any]:
+        with self._writing(resource.id):
+            return self._update(resource, expected_version)
+
+    def _update(self, resource: Resource[Any], expected_version: str | None) -> Resource[Any]:
         user = self._user(resource.id)
         self._check_version(self._resource(user), expected_version)
         data = resource.model_dump()
@@ -334,6 +365,10 @@ class Directory(ScimStorage):
 
     def delete(self, resource_type: ResourceType, resource_id: str, *,
                expected_version: str | None = None) -> None:
+        with self._writing(resource_id):
+            self._delete(resource_id, expected_version)
+
+    def _delete(self, resource_id: str, expected_version: str | None) -> None:
         user = self._user(resource_id)
         self._check_version(self._resource(user), expected_version)
         self._accounts.set_status(user.id, "disabled", actor=self.actor)
