@@ -214,7 +214,7 @@ def prepare_provider(directory: Path, port: int) -> tuple[str, str, Any]:
     services.oidc.clients.add(ClientConfig(client_id="rp", redirect_uris=[REDIRECT],
                                            secret_hash=hash_secret(secret), skip_consent=True))
     user = services.accounts.create("bench@example.com", display_name="Bench", locale="ja",
-                                    password="bench-password-0123",  # noqa: S106 - throw-away
+                                    password="timing-run-0123",  # noqa: S106 - throw-away
                                     actor="bench")
     _session, cookie = services.sessions.create(
         user_id=user.id, epoch=user.security_epoch, amr=("pwd", "otp", "mfa"), acr=ACR_2SV,

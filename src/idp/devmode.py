@@ -23,7 +23,7 @@ __all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "ensure_dev_secrets", "prepare_dev"]
 DEMO_EMAIL = "demo@example.com"
 # A published demo password is fine only because dev mode listens on loopback with a
 # throw-away database.
-DEMO_PASSWORD = "nidan-demo-password"  # noqa: S105
+DEMO_PASSWORD = "orange-kettle-harbour-seven"  # noqa: S105
 VAR = Path("var")
 
 

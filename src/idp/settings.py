@@ -232,6 +232,9 @@ class PasswordSettings(ConfigModel):
     # NIST SP 800-63B 5.1.1.1: at least 8 characters, at most something generous.
     min_length: int = Field(default=8, ge=8, le=64)
     max_length: int = Field(default=128, ge=64, le=1024)
+    # ASVS 5.0 6.1.2/6.2.11: words no new password may contain (case-folded, NFKC), besides
+    # the person's email local part. The service's name in both languages by default.
+    context_words: list[str] = Field(default_factory=lambda: ["nidan", "二段"])
 
 
 class SecretSettings(ConfigModel):

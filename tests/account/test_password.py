@@ -108,3 +108,25 @@ def test_guessing_the_current_password_is_limited(
     assert locked.status_code == 429
     assert site.services.accounts.check_password(site.user(), PASSWORD)
     assert len(site.events_named("account.password_change_locked")) == 1
+
+
+def test_common_and_context_passwords_are_refused_in_japanese(
+    site: Site, seller: User, desktop: HttpBrowser
+) -> None:
+    # covers C4 (ASVS 6.2.4 and 6.2.11 on the page that changes the password)
+    sign_in(desktop, seller)
+    cases = [
+        ("password123", "よく使われるパスワードの一つ"),
+        ("Ｐａｓｓｗｏｒｄ１２３", "よく使われるパスワードの一つ"),  # full width, other case
+        ("my nidan account key", "サービス名またはメールアドレスの一部"),
+        ("二段認証はたいせつです", "サービス名またはメールアドレスの一部"),
+        ("the seller of green tea", "サービス名またはメールアドレスの一部"),  # seller@...
+    ]
+    for new, message in cases:
+        refused = change(desktop, PASSWORD, new)
+        assert refused.status_code == 400, new
+        assert message in visible_text(refused.text), new
+        assert new not in refused.text  # never echoed
+    user = site.user()
+    assert user.security_epoch == seller.security_epoch
+    assert site.services.accounts.check_password(user, PASSWORD)

@@ -36,7 +36,7 @@ from tests.live_server import free_port
 from tests.login.helpers import Outbox, form
 
 IDP = str(Path(sys.executable).parent / "idp")
-PASSWORD = "canary-Pa55word-7f3c9e"
+PASSWORD = "kestrel-Pa55word-7f3c9e"
 REDIRECT = "https://rp.example.com/callback"
 BYE = "https://rp.example.com/bye"
 CLIENT = "seller-tool"

@@ -178,6 +178,24 @@ def test_refresh_rotates_and_keeps_the_original_authentication(env: Env,
     assert claims["iat"] >= verify_jwt(env, first["id_token"])["iat"] + 300
 
 
+def test_a_refresh_token_expires_absolutely_however_often_it_is_rotated(
+    env: Env, agent: httpx.Client
+) -> None:
+    # ASVS 10.4.8: rotation never moves the end of the grant ([lifetimes] refresh_token_s).
+    sign_in(env, agent, make_user(env))
+    token = tokens_for(env, agent)["refresh_token"]
+    lifetime = env.settings.lifetimes.refresh_token_s
+    for _ in range(3):
+        env.clock.advance(lifetime / 4)
+        rotated = refresh(env, token)
+        assert rotated.status_code == 200
+        token = rotated.json()["refresh_token"]
+    env.clock.advance(lifetime / 4 + 1)  # the newest token is a week old, its grant over
+    expired = refresh(env, token)
+    assert expired.status_code == 400
+    assert expired.json()["error"] == "invalid_grant"
+
+
 def test_a_reused_refresh_token_revokes_the_whole_family(env: Env, agent: httpx.Client) -> None:
     sign_in(env, agent, make_user(env))
     first = tokens_for(env, agent)

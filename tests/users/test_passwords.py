@@ -8,6 +8,7 @@ import hashlib
 import bcrypt
 import pytest
 
+from idp.services import Services
 from idp.settings import PasswordSettings
 from idp.users.passwords import PasswordPolicyError, Passwords, UnsupportedHash
 
@@ -76,5 +77,83 @@ def test_length_policy() -> None:
     assert short.value.code == "password_too_short"
     with pytest.raises(PasswordPolicyError):
         passwords.check_policy("x" * 129)
-    passwords.check_policy("12345678")
+    passwords.check_policy("tq7wbn3x")
     passwords.check_policy("パスワードは長いほど良い")  # any Unicode, no composition rules
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password123", "iloveyou", "PASSWORD1", "ｐａｓｓｗｏｒｄ１２３", "Qwertyuiop", "1234567890"],
+)
+def test_a_common_password_is_refused_whatever_its_case_or_width(password: str) -> None:
+    with pytest.raises(PasswordPolicyError) as refused:
+        Passwords(FAST).check_policy(password)
+    assert refused.value.code == "password_too_common"
+
+
+@pytest.mark.parametrize(
+    ("password", "email"),
+    [
+        ("my-nidan-account", None),  # the service's name, configured default
+        ("NIDAN is two steps", None),  # case-folded
+        ("ｎｉｄａｎ-full-width", None),  # NFKC: full-width letters are letters
+        ("二段認証のパスワード", None),  # the Japanese name
+        ("hanako.yamada rules", "hanako.yamada@example.jp"),  # the whole local part
+        ("yamada-is-my-name", "hanako.yamada@example.jp"),  # one part of it
+        ("Hanako2026 spring!", "hanako_y+idp@example.jp"),  # a part, another case
+    ],
+)
+def test_a_password_with_a_context_word_is_refused(password: str, email: str | None) -> None:
+    with pytest.raises(PasswordPolicyError) as refused:
+        Passwords(FAST).check_policy(password, email=email)
+    assert refused.value.code == "password_context"
+
+
+def test_the_context_words_come_from_the_settings() -> None:
+    passwords = Passwords(
+        PasswordSettings(argon2_time_cost=1, argon2_memory_kib=8192, context_words=["Acme"])
+    )
+    with pytest.raises(PasswordPolicyError) as refused:
+        passwords.check_policy("acme-corp-forever")
+    assert refused.value.code == "password_context"
+    passwords.check_policy("nidan is not listed here")  # the default list was replaced
+
+
+def test_short_email_parts_are_not_context_words() -> None:
+    # "jo" and "li" are too short to count: a passphrase that happens to contain them passes.
+    Passwords(FAST).check_policy("join the lighthouse keepers", email="jo.li@example.com")
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "orange-kettle-harbour-seven",
+        "パスワードは長いほど良い",
+        "tq7wbn3x",  # the shortest allowed
+        "correct horse bat",
+        "walk slowly past the old mill and count the ducks " + "9" * 14,  # 64 (ASVS 6.2.9)
+        "quiet " * 21 + "ox",  # 128, the default max_length
+    ],
+)
+def test_a_good_passphrase_is_accepted(password: str) -> None:
+    Passwords(FAST).check_policy(password, email="hanako.yamada@example.jp")
+
+
+def test_accounts_check_the_policy_with_the_persons_email(services: Services) -> None:
+    """create and set_password pass the person's address: their own name is refused, and a
+    refused password changes nothing."""
+    accounts = services.accounts
+    with pytest.raises(PasswordPolicyError) as on_create:
+        accounts.create("kenji.sato@example.jp", password="sato kenji 1985")
+    assert on_create.value.code == "password_context"
+    assert accounts.find_by_email("kenji.sato@example.jp") is None
+    user = accounts.create("kenji.sato@example.jp", password="quiet river stones")
+    with pytest.raises(PasswordPolicyError) as on_set:
+        accounts.set_password(user.id, "letmein1")
+    assert on_set.value.code == "password_too_common"
+    with pytest.raises(PasswordPolicyError) as with_name:
+        accounts.set_password(user.id, "kenji-the-great")
+    assert with_name.value.code == "password_context"
+    unchanged = accounts.require(user.email)
+    assert unchanged.security_epoch == user.security_epoch
+    assert accounts.check_password(unchanged, "quiet river stones")

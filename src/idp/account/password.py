@@ -1,10 +1,10 @@
 """``/account/password``: change the password (BEHAVIOUR C4).
 
 The current password, then the new one twice (``autocomplete="current-password"`` and
-``"new-password"``, so password managers fill and save the right fields). Length rules are
-the accounts layer's (NIST SP 800-63B 5.1.1.2: length only). The change bumps the security
-epoch: every trusted browser and every *other* session of the person ends; this session is
-rebound to the new epoch so the person stays signed in here.
+``"new-password"``, so password managers fill and save the right fields). The policy is the
+accounts layer's (length, common passwords, context words; no composition rules). The change
+bumps the security epoch: every trusted browser and every *other* session of the person ends;
+this session is rebound to the new epoch so the person stays signed in here.
 
 Wrong current passwords are counted per person: a stolen session must not become a way to
 guess the password. After ``[limits] password_delay_after`` wrong ones in
@@ -55,7 +55,7 @@ def _change(person: Person, current: str, new: str, again: str) -> _Outcome:
     if new != again:
         return _Outcome(False, "mismatch", 400)
     try:
-        services.accounts.passwords.check_policy(new)
+        services.accounts.passwords.check_policy(new, email=user.email)
     except PasswordPolicyError as exc:
         return _Outcome(False, exc.code, 400)
     if not services.accounts.check_password(user, current):

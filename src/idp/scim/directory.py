@@ -330,7 +330,7 @@ class Directory(ScimStorage):
             changes["locale"] = locale
         if data.get("password"):  # refused before anything changes
             try:
-                self._accounts.passwords.check_policy(data["password"])
+                self._accounts.passwords.check_policy(data["password"], email=email)
             except PasswordPolicyError as exc:
                 raise InvalidValueException(detail=str(exc)) from None
         renamed = not old_name or _fold(old_name) != _fold(new_name)

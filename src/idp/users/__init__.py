@@ -178,7 +178,7 @@ class Accounts:
         if locale not in LOCALES:
             raise AccountError(f"locale {locale!r}: expected one of {', '.join(LOCALES)}")
         if password is not None:
-            self.passwords.check_policy(password)
+            self.passwords.check_policy(password, email=email)
             password_hash = self.passwords.hash(password)
         elif password_hash is not None:
             self.passwords.check_importable(password_hash)
@@ -238,7 +238,10 @@ class Accounts:
 
     def set_password(self, user_id: str, password: str, actor: str = "system") -> User:
         """Hash and store a new password; bumps the security epoch (C4)."""
-        self.passwords.check_policy(password)
+        user = self.get(user_id)
+        if user is None:
+            raise UserNotFound(f"no user with id {user_id!r}")
+        self.passwords.check_policy(password, email=user.email)
         password_hash = self.passwords.hash(password)
         return self._modify(
             user_id,

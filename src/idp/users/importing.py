@@ -166,7 +166,7 @@ def import_users(
         seen[norm] = number
         try:
             if line.password is not None:
-                accounts.passwords.check_policy(line.password)
+                accounts.passwords.check_policy(line.password, email=line.email)
             if line.password_hash is not None:
                 accounts.passwords.check_importable(line.password_hash)
             if line.methods:

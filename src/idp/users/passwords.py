@@ -4,6 +4,12 @@ New hashes are argon2id with the configured parameters (OWASP defaults: m=19 MiB
 Imported hashes of other schemes (bcrypt, PBKDF2-SHA256 in Django's and passlib's formats,
 argon2 with other parameters) verify as they are and are replaced by an argon2id hash at the
 next successful sign-in (:meth:`Passwords.verify` says when).
+
+A new password is checked for length (NIST SP 800-63B 5.1.1.2), against a list of common
+passwords (ASVS 5.0 6.2.4: zxcvbn's 30,000 most common, of which about 11,600 are long
+enough to pass the length rule) and against context words (ASVS 6.1.2 and 6.2.11: the
+service's name, ``[passwords] context_words``, and the person's email local part). Nothing
+else: no composition rules (ASVS 6.2.5).
 """
 
 from __future__ import annotations
@@ -12,12 +18,17 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import re
 import time
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 import argon2
 import bcrypt
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from idp.metrics import observe_password_verify
 from idp.settings import PasswordSettings
@@ -30,7 +41,8 @@ class UnsupportedHash(ValueError):
 
 
 class PasswordPolicyError(ValueError):
-    """A new password breaks the length rules (NIST SP 800-63B 5.1.1.2)."""
+    """A new password breaks the policy. ``code`` says which rule: ``password_too_short``,
+    ``password_too_long``, ``password_too_common`` or ``password_context``."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -61,8 +73,10 @@ class Passwords:
         # time as a known one (BEHAVIOUR S4).
         self._dummy = self._hasher.hash("nidan-dummy-password-for-timing")
 
-    def check_policy(self, password: str) -> None:
-        """Length only, as NIST SP 800-63B 5.1.1.2 asks: no composition rules."""
+    def check_policy(self, password: str, *, email: str | None = None) -> None:
+        """Refuse a new password that is too short or long, common, or contains a context
+        word (ours, or the local part of ``email``, the person's address). No composition
+        rules (NIST SP 800-63B 5.1.1.2)."""
         if len(password) < self._settings.min_length:
             raise PasswordPolicyError(
                 "password_too_short",
@@ -72,6 +86,17 @@ class Passwords:
             raise PasswordPolicyError(
                 "password_too_long",
                 f"a password may have at most {self._settings.max_length} characters",
+            )
+        folded = _fold(password)
+        if folded in _common_passwords():
+            raise PasswordPolicyError(
+                "password_too_common",
+                "this password is one of the most common ones: choose another",
+            )
+        if any(word in folded for word in _context_words(self._settings.context_words, email)):
+            raise PasswordPolicyError(
+                "password_context",
+                "a password may not contain the service's name or a part of your email address",
             )
 
     def hash(self, password: str) -> str:
@@ -124,6 +149,35 @@ class Passwords:
                 _parse_pbkdf2(stored)
             except ValueError:
                 raise UnsupportedHash("password_hash: malformed PBKDF2 hash") from None
+
+
+# The shortest email local part (or part of one) counted as a context word: shorter ones
+# ("jo", "a.b") would refuse too many good passphrases for too little gain.
+_MIN_CONTEXT_CHARS = 4
+_LOCAL_PART_SEPARATORS = re.compile(r"[._+\-]+")
+
+
+def _fold(text: str) -> str:
+    """Compatibility-normalised and case-folded: "ＰａｓｓＷｏｒｄ" and "password" compare equal."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    passwords: list[str] = FREQUENCY_LISTS["passwords"]
+    return frozenset(_fold(entry) for entry in passwords)
+
+
+def _context_words(configured: Iterable[str], email: str | None) -> list[str]:
+    words = [_fold(word) for word in configured if word.strip()]
+    if email and "@" in email:
+        local = _fold(email.rsplit("@", 1)[0])
+        words += [
+            part
+            for part in (local, *_LOCAL_PART_SEPARATORS.split(local))
+            if len(part) >= _MIN_CONTEXT_CHARS
+        ]
+    return words
 
 
 def _scheme_of(stored: str) -> str | None:
