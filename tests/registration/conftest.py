@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from idp.app import create_app
 from tests.conftest import make_settings
 from tests.live_server import free_port, live_server
-from tests.oidc.helpers import Clock, Env, build_env_services
+from tests.oidc.helpers import Clock, Env, build_env_services, csrf_form, journey, pkce
 
 
 @contextmanager
@@ -63,3 +64,30 @@ def agent() -> Iterator[httpx.Client]:
     """A browser-like client: keeps cookies, follows no redirect by itself."""
     with httpx.Client(timeout=10) as client:
         yield client
+
+
+def authorize(env: Env, agent: httpx.Client, client_id: str, redirect_uri: str,
+              challenge: str, state: str) -> httpx.Response:
+    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+             "scope": "openid profile", "state": state, "nonce": "n-" + state,
+             "code_challenge": challenge, "code_challenge_method": "S256"}
+    return agent.get(env.url("/authorize?" + urlencode(query)))
+
+
+def token_for(env: Env, agent: httpx.Client, client_id: str, redirect_uri: str,
+              email: str) -> dict[str, Any]:
+    """The whole code flow of a public client, following the redirects by hand: sign-in
+    (when the browser has no session), consent, the code, the token."""
+    verifier, challenge = pkce()
+    page = journey(env, agent, authorize(env, agent, client_id, redirect_uri, challenge, "s"),
+                   email)
+    fields = csrf_form(page.text, "/authorize/consent")
+    answered = agent.post(env.url("/authorize/consent"), data={**fields, "decision": "approve"})
+    assert answered.status_code == 303, answered.text[:300]
+    code = parse_qs(urlsplit(answered.headers["location"]).query)["code"][0]
+    response = httpx.post(env.url("/token"), data={
+        "grant_type": "authorization_code", "code": code, "client_id": client_id,
+        "redirect_uri": redirect_uri, "code_verifier": verifier})
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlencode
 
 import httpx
 from starlette.applications import Starlette
@@ -17,6 +16,7 @@ from starlette.routing import Route
 
 from tests.live_server import free_port, live_server
 from tests.oidc.helpers import Env, csrf_form, journey, make_user, pkce
+from tests.registration.conftest import authorize as _authorize
 from tests.registration.conftest import mcp_metadata
 
 
@@ -39,14 +39,6 @@ def callback_server() -> Iterator[tuple[Callback, int]]:
     port = free_port()
     with live_server(Starlette(routes=[Route("/callback", callback.endpoint)]), port=port):
         yield callback, port
-
-
-def _authorize(env: Env, agent: httpx.Client, client_id: str, redirect_uri: str,
-               challenge: str, state: str) -> httpx.Response:
-    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-             "scope": "openid profile", "state": state, "nonce": "n-" + state,
-             "code_challenge": challenge, "code_challenge_method": "S256"}
-    return agent.get(env.url("/authorize?" + urlencode(query)))
 
 
 def test_an_mcp_client_registers_signs_a_person_in_and_gets_a_working_token(
