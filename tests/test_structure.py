@@ -42,13 +42,15 @@ ROOMS: Final = (
     "demo",
     "resets",
     "services",
+    "registration",
     "admin",
     "scim",
     "app",
     "commands",
 )
 COMMANDS: Final = frozenset({"cli", "cli_admin", "cli_common", "cli_oidc", "cli_plugins",
-                             "cli_scim", "cli_security", "devmode", "serving"})
+                             "cli_registration", "cli_scim", "cli_security", "devmode",
+                             "serving"})
 # What a method plugin may import of the core (transports may also use idp.delivery).
 PLUGIN_API: Final = ("idp.methods", "idp.delivery")
 

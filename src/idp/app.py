@@ -36,6 +36,8 @@ from idp.notices.pages import routes as notice_routes
 from idp.notices.state import NoticeState
 from idp.observability import configure_logging
 from idp.oidc.web import routes as oidc_routes
+from idp.registration import Registration, RegistrationState
+from idp.registration import routes as registration_routes
 from idp.scim import ScimState
 from idp.scim import routes as scim_routes
 from idp.services import Services, build_services
@@ -50,7 +52,7 @@ from idp.web.templating import Templates
 __all__ = ["AppState", "create_app", "create_app_from_environment"]
 
 
-class AppState(NoticeState, AdminState, ScimState):
+class AppState(NoticeState, AdminState, ScimState, RegistrationState):
     """The one application state, returned by the lifespan and copied into every request.
     Handlers here annotate ``request: Request[AppState]``; the rooms below read the same
     state through their own narrower view (``LoginState``, ``OidcState``); mypy checks that
@@ -91,6 +93,9 @@ def create_app(settings: Settings, services: Services | None = None, *,
     metrics = enable_metrics(settings) if settings.metrics.enabled else None
     services = services or build_services(settings)
     templates = Templates(settings)
+    registration = settings.registration.mode != "off"
+    if registration:  # the unused registered clients are pruned by their last token
+        services.audit.add_audit_listener(Registration(services).note_use)
     state: AppState = {
         "services": services,
         "templates": templates,
@@ -140,6 +145,8 @@ def create_app(settings: Settings, services: Services | None = None, *,
             *notice_routes(),
             *admin_routes(),
             *scim_routes(),
+            # Dynamic client registration (RFC 7591/7592): a 404 unless turned on.
+            *(registration_routes() if registration else []),
             # The demo relying party (/demo) exists in dev mode only: a 404 otherwise.
             *(demo_routes() if settings.server.dev else []),
         ],

@@ -19,6 +19,7 @@ from idp.cli_admin import register as register_admin_commands
 from idp.cli_common import EXIT_USAGE, State, fail, pass_state, with_config_option
 from idp.cli_oidc import register as register_oidc_commands
 from idp.cli_plugins import register as register_plugin_commands
+from idp.cli_registration import register as register_registration_commands
 from idp.cli_scim import register as register_scim_commands
 from idp.cli_security import register as register_security_commands
 from idp.devmode import prepare_dev
@@ -305,3 +306,4 @@ register_admin_commands(main)
 register_oidc_commands(main)  # after the security commands: it adds to their `keys` group
 register_plugin_commands(main)
 register_scim_commands(main)  # after the provider's: it adds to their `clients` group
+register_registration_commands(main)  # after the OIDC commands: it adds to `clients`

@@ -42,6 +42,7 @@ __all__ = [
     "NotificationSettings",
     "OidcSettings",
     "PasswordSettings",
+    "RegistrationSettings",
     "SecretSettings",
     "ServerSettings",
     "Settings",
@@ -405,6 +406,34 @@ class OidcSettings(ConfigModel):
     logout_token_lifetime_s: int = Field(default=120, ge=10, le=3600)
 
 
+RegistrationScope = Literal["openid", "profile", "email", "offline_access"]
+
+
+def _registration_scopes() -> list[RegistrationScope]:
+    return ["openid", "profile", "email"]
+
+
+class RegistrationSettings(ConfigModel):
+    """The ``[registration]`` section: dynamic client registration (RFC 7591/7592), off by
+    default (docs/registration.md)."""
+
+    # "off": no /register and nothing in discovery. "initial-token": a client registers with
+    # an initial access token from `idp clients registration-token`. "open": anyone may
+    # register a public client (token_endpoint_auth_method none, PKCE S256), as MCP clients do.
+    mode: Literal["off", "initial-token", "open"] = "off"
+    # What a registered client may ask for (a subset of the provider's scopes, idp.oidc.config).
+    scopes: list[RegistrationScope] = Field(default_factory=_registration_scopes)
+    # At most this many registered clients at once; beyond it a registration is refused.
+    max_clients: int = Field(default=1000, ge=1, le=100_000)
+    # Registration attempts per client address per window (429 with Retry-After beyond it).
+    per_address: int = Field(default=10, ge=1, le=10_000)
+    window_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+    # A registered client that got no token for this many days is removed.
+    prune_after_days: int = Field(default=30, ge=1, le=3650)
+    # `idp clients registration-token`: how long an initial access token works by default.
+    initial_token_s: int = Field(default=7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
+
+
 class MetricsSettings(ConfigModel):
     # Prometheus /metrics on a listener of its own, served by the supervising process (the
     # sum of every worker); never on the public port. docs/observability.md.
@@ -485,6 +514,7 @@ class Settings(BaseSettings):
     ui: UiSettings = Field(default_factory=UiSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
+    registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)

@@ -174,7 +174,9 @@ class Authorization:
             if not approve:
                 services.audit.emit("oidc.consent_refused", user_id=user.id, client_id=client_id)
                 raise AccessDeniedError()
-            self._consents.remember(user.id, client_id, consent_scopes(saved.scope, params.claims))
+            if not asked.client.always_consent:
+                self._consents.remember(user.id, client_id,
+                                        consent_scopes(saved.scope, params.claims))
             services.audit.emit("oidc.consent_given", user_id=user.id, client_id=client_id,
                                 scope=saved.scope)
             offline = "offline_access" in saved.scope.split()
@@ -248,7 +250,8 @@ class Authorization:
         decision = self._consents.decide(
             user_id=user.id, client_id=asked.client.client_id,
             skip_consent=asked.client.config.skip_consent,
-            scope=scope, claims=params.claims, prompt=params.prompt)
+            scope=scope, claims=params.claims, prompt=params.prompt,
+            remembered=not asked.client.always_consent)
         if not decision.ask:
             return self._issue(who, decision.scope, offline=decision.offline)
         if "none" in params.prompt:

@@ -76,6 +76,26 @@ def _is_loopback(host: str) -> bool:
     return host in ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
+def _without_port(value: str) -> tuple[str, str, str, str] | None:
+    """(scheme, host, path, query) of a plain loopback http URL, or None."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if (parts.scheme != "http" or not _is_loopback(host) or parts.username is not None
+            or parts.password is not None or parts.fragment or "#" in value):
+        return None
+    return parts.scheme, host, parts.path, parts.query
+
+
+def _loopback_any_port(presented: str, registered: str) -> bool:
+    """RFC 8252 7.3: a loopback http redirect URI matches whatever its port."""
+    mine = _without_port(registered)
+    return mine is not None and _without_port(presented) == mine
+
+
 def _check_uri(value: str, what: str) -> str:
     """Absolute http(s), no fragment (RFC 6749 3.1.2); plain http only on loopback."""
     parts = urlsplit(value)
@@ -123,6 +143,9 @@ class ClientConfig(ConfigModel):
     access_token_lifetime_s: int | None = Field(default=None, ge=60, le=24 * 3600)
     id_token_lifetime_s: int | None = Field(default=None, ge=60, le=24 * 3600)
     refresh_token_lifetime_s: int | None = Field(default=None, ge=60, le=365 * 24 * 3600)
+    # Registered by the client itself (RFC 7591, idp.registration): consent is asked every
+    # time, and a public client's loopback redirect URIs match on any port (RFC 8252 7.3).
+    registered: bool = False
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod
@@ -169,6 +192,8 @@ class ClientConfig(ConfigModel):
                 raise ValueError("client_credentials needs a confidential client")
             if not self.require_pkce:
                 raise ValueError("a public client must use PKCE (require_pkce = true)")
+        if self.registered and (self.skip_consent or self.admin_scopes or self.introspection):
+            raise ValueError("a registered client cannot skip consent or hold operator rights")
         if "authorization_code" in self.grant_types and not self.redirect_uris:
             raise ValueError("authorization_code needs at least one redirect URI")
         return self
@@ -193,6 +218,11 @@ class Client:
     @property
     def is_public(self) -> bool:
         return self.config.token_endpoint_auth_method == "none"  # noqa: S105 - a method name
+
+    @property
+    def always_consent(self) -> bool:
+        """Consent is asked on every authorization, never remembered (registered clients)."""
+        return self.config.registered
 
     @property
     def client_metadata(self) -> dict[str, Any]:
@@ -220,9 +250,13 @@ class Client:
         return " ".join(seen)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        # RFC 9700 2.1 / OIDC Core 3.1.2.1: exact string comparison, nothing else.
-        return any(hmac.compare_digest(redirect_uri.encode(), uri.encode())
-                   for uri in self.config.redirect_uris)
+        # RFC 9700 2.1 / OIDC Core 3.1.2.1: exact string comparison, nothing else; except
+        # that a native app that registered itself gets any port on loopback (RFC 8252 7.3).
+        if any(hmac.compare_digest(redirect_uri.encode(), uri.encode())
+               for uri in self.config.redirect_uris):
+            return True
+        return (self.config.registered and self.is_public
+                and any(_loopback_any_port(redirect_uri, uri) for uri in self.config.redirect_uris))
 
     def check_client_secret(self, client_secret: str) -> bool:
         if not self.config.secret_hash:
@@ -317,6 +351,17 @@ class Clients:
         self._store.set(_STORE_PREFIX + client_id, dump_record(updated.model_dump(mode="json")))
         self._audit.emit("oidc.client_secret_rotated", client_id=client_id, actor=actor)
         return secret
+
+    def update(self, config: ClientConfig, *, actor: str = "cli") -> Client:
+        """Replace a stored client's settings (not its id); refused if it is gone meanwhile."""
+        self._stored(config.client_id)
+        key = _STORE_PREFIX + config.client_id
+        current = self._store.get(key)
+        if current is None or not self._store.cas(
+                key, current, dump_record(config.model_dump(mode="json"))):
+            raise ClientError(f"client {config.client_id!r} changed meanwhile; try again")
+        self._audit.emit("oidc.client_updated", client_id=config.client_id, actor=actor)
+        return Client(config, "store")
 
     def delete(self, client_id: str, *, actor: str = "cli") -> None:
         self._stored(client_id)

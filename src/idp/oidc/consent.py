@@ -56,9 +56,11 @@ class Consents:
                         ttl=self._remember_s)
 
     def decide(self, *, user_id: str, client_id: str, skip_consent: bool, scope: str,
-               claims: ClaimsRequest, prompt: frozenset[str]) -> ConsentDecision:
+               claims: ClaimsRequest, prompt: frozenset[str],
+               remembered: bool = True) -> ConsentDecision:
+        """``remembered=False``: ignore any earlier consent (a self-registered client)."""
         wanted = consent_scopes(scope, claims)
-        known = self.remembered(user_id, client_id)
+        known = self.remembered(user_id, client_id) if remembered else set()
         offline_wanted = OFFLINE in scope.split()
         covered = skip_consent or (wanted - {OFFLINE}) <= known
         offline_ok = not offline_wanted or OFFLINE in known

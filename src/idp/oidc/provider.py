@@ -35,7 +35,7 @@ from idp.settings import Settings
 from idp.store import Store
 from idp.users import Accounts
 
-__all__ = ["ENDPOINTS", "OidcProvider"]
+__all__ = ["ENDPOINTS", "REGISTRATION_PATH", "OidcProvider"]
 
 # Paths of every endpoint, relative to the issuer.
 ENDPOINTS: Final = {
@@ -47,6 +47,8 @@ ENDPOINTS: Final = {
     "introspection_endpoint": "/introspect",
     "end_session_endpoint": "/logout",
 }
+# RFC 7591 3: the client registration endpoint (idp.registration), advertised when on.
+REGISTRATION_PATH: Final = "/register"
 
 
 class OidcProvider:
@@ -155,6 +157,8 @@ class OidcProvider:
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,
             "frontchannel_logout_supported": False,
+            **({"registration_endpoint": self.issuer + REGISTRATION_PATH}
+               if self.settings.registration.mode != "off" else {}),
         }
 
     # -- tokens (authlib's save_token) -----------------------------------------------------
