@@ -29,13 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench._serving
 
 import httpx
-from bench._serving import (
-    bench_settings,
-    child_server,
-    cpu_seconds,
-    free_port,
-    run_quietly,
-)
+from bench._serving import bench_settings, child_server, cpu_seconds, free_port, run_quietly
 
 
 def settings_for(directory: Path, port: int, metrics: bool) -> Any:
