@@ -16,63 +16,33 @@ Results: bench/results/metrics.md.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench._serving
+
 import httpx
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA_KEY = "bench1:" + base64.b64encode(b"b" * 32).decode()
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from bench._serving import bench_settings, child_server, cpu_seconds, free_port, run_quietly
 
 
 def settings_for(directory: Path, port: int, metrics: bool) -> Any:
-    from idp.settings import load_settings
-
-    empty = directory / "empty.toml"
-    empty.write_text("")
-    return load_settings(
-        empty,
-        server={"issuer": f"http://127.0.0.1:{port}"},
-        store={"url": f"sqlite:///{directory}/bench.sqlite3"},
-        passwords={"argon2_time_cost": 1, "argon2_memory_kib": 8192},
-        secrets={"data_keys": [DATA_KEY], "cookie_keys": ["bench-cookie-key-0123456789"]},
-        delivery={"allow_outbox": True,
-                  "transports": {"outbox": {"path": str(directory / "outbox.jsonl")}}},
-        logging={"level": "WARNING"},
-        metrics={"enabled": metrics},
-    )
+    return bench_settings(directory, port, metrics={"enabled": metrics})
 
 
 def serve(directory: Path, port: int, metrics: bool) -> None:
     import logging
 
-    import uvicorn
-
     logging.disable(logging.INFO)  # audit lines are real work, but not what is measured
     from idp.app import create_app
 
-    app = create_app(settings_for(directory, port, metrics))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                server_header=False)
+    run_quietly(create_app(settings_for(directory, port, metrics)), port)
 
 
 def prepare(directory: Path) -> str:
@@ -95,27 +65,10 @@ def server(directory: Path, port: int, metrics: bool, multiproc: Path) -> Iterat
     environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if metrics:
         environment["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
-    process = subprocess.Popen([sys.executable, __file__, "--serve", str(directory), str(port),
-                                "on" if metrics else "off"], cwd=ROOT, env=environment)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.1)
-        yield process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    argv = [sys.executable, __file__, "--serve", str(directory), str(port),
+            "on" if metrics else "off"]
+    with child_server(argv, port, env=environment, start_s=60) as pid:
+        yield pid
 
 
 def measure(pid: int, base: str, endpoint: str, requests: int, clients: int,

@@ -26,8 +26,6 @@ import hashlib
 import os
 import platform
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,36 +36,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench._serving
+
 import httpx
+from bench._serving import bench_settings, child_server, cpu_seconds, free_port, run_quietly
 
-ROOT = Path(__file__).resolve().parent.parent
 REDIRECT = "https://rp.example.com/callback"
-DATA_KEY = "bench1:" + base64.b64encode(b"b" * 32).decode()
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def settings_for(directory: Path, port: int) -> Any:
-    from idp.settings import load_settings
-
-    empty = directory / "empty.toml"
-    empty.write_text("")
-    return load_settings(
-        empty,
-        server={"issuer": f"http://127.0.0.1:{port}"},
-        store={"url": f"sqlite:///{directory}/bench.sqlite3"},
-        passwords={"argon2_time_cost": 1, "argon2_memory_kib": 8192},
-        secrets={"data_keys": [DATA_KEY], "cookie_keys": ["bench-cookie-key-0123456789"]},
-        delivery={"allow_outbox": True,
-                  "transports": {"outbox": {"path": str(directory / "outbox.jsonl")}}},
-        logging={"level": "WARNING"},
-    )
+    return bench_settings(directory, port)
 
 
 # -- the servers (child processes) ------------------------------------------------------
@@ -76,8 +54,6 @@ def settings_for(directory: Path, port: int) -> Any:
 def serve(kind: str, directory: Path, port: int) -> None:
     import logging
 
-    import uvicorn
-
     logging.disable(logging.INFO)  # audit lines are real work, but not what is measured
     if kind == "idp":
         from idp.app import create_app
@@ -85,8 +61,7 @@ def serve(kind: str, directory: Path, port: int) -> None:
         app: Any = create_app(settings_for(directory, port))
     else:
         app = bare_app()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                server_header=False)
+    run_quietly(app, port)
 
 
 def bare_app() -> Any:
@@ -125,27 +100,9 @@ def bare_app() -> Any:
 @contextmanager
 def server(kind: str, directory: Path, port: int) -> Iterator[int]:
     """A server process; yields its pid once it answers."""
-    process = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(directory),
-                                str(port)], cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"the {kind} server did not start") from None
-                time.sleep(0.1)
-        yield process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    argv = [sys.executable, __file__, "--serve", kind, str(directory), str(port)]
+    with child_server(argv, port, what=f"the {kind} server") as pid:
+        yield pid
 
 
 # -- measuring --------------------------------------------------------------------------

@@ -11,11 +11,14 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from idp.login.core import Browser
 from idp.login.enrolling import EnrollView
 from idp.login.model import Stage
 from idp.login.pages import CEREMONY_ANSWER_CHARS, field, seconds_until
 from idp.login.responses import (
     STAGE_URLS,
+    Again,
+    attempted,
     browser_of,
     current_session,
     error_message,
@@ -25,7 +28,6 @@ from idp.login.responses import (
     token_of,
 )
 from idp.login.state import LoginState
-from idp.methods import MethodError
 from idp.web.errors import status_for
 from idp.web.i18n import N_, LocaleCode, is_supported
 
@@ -79,6 +81,14 @@ def _render(request: Request[LoginState], view: EnrollView, *, error: Exception 
     return templates.render(request, _TEMPLATES[view.stage], context, status=status)
 
 
+def _again(request: Request[LoginState], values: dict[str, str] | None = None) -> Again:
+    """The page of the transaction's stage again, with the reason a POST was refused."""
+    machine = request.state["login"]
+    return lambda token, browser, error: _render(
+        request, machine.enroll_view(token, browser), error=error, values=values
+    )
+
+
 def _show(request: Request[LoginState], stage: Stage, *, notice: bool = False) -> Response:
     """The page of ``stage`` if the transaction is there, else a redirect to its stage. An
     expired pending enrollment is explained on the chooser, wherever it was noticed."""
@@ -96,17 +106,12 @@ async def enroll_page(request: Request[LoginState]) -> Response:
         form = await request.state["templates"].csrf.protect(request, "login-enroll")
         method_id, form_id = field(form, "method", 64), field(form, "tx")
 
-        def submit() -> Response:
-            token = token_of(request, machine)
-            browser = browser_of(request)
-            try:
-                machine.choose_method(token, form_id, method_id, browser=browser)
-            except MethodError as exc:
-                return _render(request, machine.enroll_view(token, browser), error=exc)
+        def submit(token: str | None, browser: Browser) -> Response:
+            machine.choose_method(token, form_id, method_id, browser=browser)
             view = machine.enroll_view(token, browser)
             return redirect(STAGE_URLS[view.stage])
 
-        return await guarded(request, submit)
+        return await attempted(request, submit, _again(request))
     return await guarded(request, lambda: _show(request, Stage.CHOOSE))
 
 
@@ -120,18 +125,12 @@ async def enroll_details(request: Request[LoginState]) -> Response:
         method_id = field(form, "method", 64) or None
         form_id = field(form, "tx")
 
-        def submit() -> Response:
-            token = token_of(request, machine)
-            browser = browser_of(request)
-            try:
-                machine.submit_details(token, form_id, values, browser=browser,
-                                       method_id=method_id)
-            except MethodError as exc:
-                view = machine.enroll_view(token, browser)
-                return _render(request, view, error=exc, values=values)
+        def submit(token: str | None, browser: Browser) -> Response:
+            machine.submit_details(token, form_id, values, browser=browser,
+                                   method_id=method_id)
             return redirect(STAGE_URLS[Stage.VERIFY])
 
-        return await guarded(request, submit)
+        return await attempted(request, submit, _again(request, values))
     return await guarded(request, lambda: _show(request, Stage.DETAILS))
 
 
@@ -144,17 +143,12 @@ async def enroll_verify(request: Request[LoginState]) -> Response:
         code, form_id = field(form, "code", 64), field(form, "tx")
         credential = field(form, "credential", CEREMONY_ANSWER_CHARS)
 
-        def submit() -> Response:
-            token = token_of(request, machine)
-            browser = browser_of(request)
-            try:
-                outcome = machine.verify_enrollment(token, form_id, code, browser=browser,
-                                                    credential=credential)
-            except MethodError as exc:
-                return _render(request, machine.enroll_view(token, browser), error=exc)
+        def submit(token: str | None, browser: Browser) -> Response:
+            outcome = machine.verify_enrollment(token, form_id, code, browser=browser,
+                                                credential=credential)
             return respond(machine, outcome)
 
-        return await guarded(request, submit)
+        return await attempted(request, submit, _again(request))
     resent = request.query_params.get("sent") == "1"
     return await guarded(request, lambda: _show(request, Stage.VERIFY, notice=resent))
 
@@ -164,16 +158,11 @@ async def enroll_resend(request: Request[LoginState]) -> Response:
     form = await request.state["templates"].csrf.protect(request, "login-enroll-resend")
     form_id = field(form, "tx")
 
-    def submit() -> Response:
-        token = token_of(request, machine)
-        browser = browser_of(request)
-        try:
-            machine.enroll_resend(token, form_id, browser)
-        except MethodError as exc:
-            return _render(request, machine.enroll_view(token, browser), error=exc)
+    def resend(token: str | None, browser: Browser) -> Response:
+        machine.enroll_resend(token, form_id, browser)
         return redirect(STAGE_URLS[Stage.VERIFY] + "?sent=1")
 
-    return await guarded(request, submit)
+    return await attempted(request, resend, _again(request))
 
 
 async def enroll_back(request: Request[LoginState]) -> Response:

@@ -14,10 +14,13 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.login.core import Browser
 from idp.login.machine import CodeView, RecoveryView
 from idp.login.model import JourneyError, LoginRequirements, Step
 from idp.login.responses import (
     STEP_URLS,
+    Again,
+    attempted,
     browser_of,
     current_session,
     error_message,
@@ -28,7 +31,6 @@ from idp.login.responses import (
 )
 from idp.login.state import LoginState
 from idp.login.transactions import LoginTransaction
-from idp.methods import MethodError
 from idp.web.errors import status_for
 
 __all__ = ["code_page", "code_resend", "field", "password_page", "recovery_page",
@@ -147,6 +149,13 @@ def _render_code(request: Request[LoginState], view: CodeView, *, error: Excepti
     return templates.render(request, "login/code.html", context, status=status)
 
 
+def _code_again(request: Request[LoginState]) -> Again:
+    machine = request.state["login"]
+    return lambda token, browser, error: _render_code(
+        request, machine.code_view(token, browser), error=error
+    )
+
+
 async def code_page(request: Request[LoginState]) -> Response:
     """``/login/code``: the code of the primary (``?use=backup`` after "Didn't receive the
     code?"), the "don't require codes on this browser" box (T1)."""
@@ -158,20 +167,15 @@ async def code_page(request: Request[LoginState]) -> Response:
         credential = field(form, "credential", CEREMONY_ANSWER_CHARS)
         trust = field(form, "trust") == "1"
 
-        def submit() -> Response:
-            token = token_of(request, machine)
-            browser = browser_of(request)
-            try:
-                outcome = machine.submit_code(
-                    token, form_id, code, browser=browser,
-                    session=current_session(request, services), trust=trust,
-                    credential=credential,
-                )
-            except MethodError as exc:
-                return _render_code(request, machine.code_view(token, browser), error=exc)
+        def submit(token: str | None, browser: Browser) -> Response:
+            outcome = machine.submit_code(
+                token, form_id, code, browser=browser,
+                session=current_session(request, services), trust=trust,
+                credential=credential,
+            )
             return respond(machine, outcome)
 
-        return await guarded(request, submit)
+        return await attempted(request, submit, _code_again(request))
     use = request.query_params.get("use")
     resent = request.query_params.get("sent") == "1"
 
@@ -189,16 +193,11 @@ async def code_resend(request: Request[LoginState]) -> Response:
     form = await request.state["templates"].csrf.protect(request, "login-resend")
     form_id = field(form, "tx")
 
-    def submit() -> Response:
-        token = token_of(request, machine)
-        browser = browser_of(request)
-        try:
-            machine.resend(token, form_id, browser=browser)
-        except MethodError as exc:
-            return _render_code(request, machine.code_view(token, browser), error=exc)
+    def resend(token: str | None, browser: Browser) -> Response:
+        machine.resend(token, form_id, browser=browser)
         return redirect(STEP_URLS[Step.CODE] + "?sent=1")
 
-    return await guarded(request, submit)
+    return await attempted(request, resend, _code_again(request))
 
 
 # -- recovery code ------------------------------------------------------------------------------
@@ -219,16 +218,12 @@ async def recovery_page(request: Request[LoginState]) -> Response:
         form = await templates.csrf.protect(request, "login-recovery")
         code, form_id = field(form, "code", 64), field(form, "tx")
 
-        def submit() -> Response:
-            token = token_of(request, machine)
-            browser = browser_of(request)
-            try:
-                outcome = machine.submit_recovery(token, form_id, code, browser=browser)
-            except MethodError as exc:
-                return render(machine.recovery_view(token, browser), exc)
-            return respond(machine, outcome)
+        def submit(token: str | None, browser: Browser) -> Response:
+            return respond(machine, machine.submit_recovery(token, form_id, code,
+                                                            browser=browser))
 
-        return await guarded(request, submit)
+        return await attempted(request, submit, lambda token, browser, error: render(
+            machine.recovery_view(token, browser), error))
 
     def show() -> Response:
         return render(machine.recovery_view(token_of(request, machine), browser_of(request)))

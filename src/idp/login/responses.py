@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = [
     "STAGE_URLS",
     "STEP_URLS",
+    "Again",
+    "attempted",
     "browser_of",
     "current_session",
     "error_message",
@@ -141,6 +143,28 @@ async def guarded(request: Request[LoginState], work: Callable[[], Response]) ->
         return expired_page(request, machine)
     except WrongStep as wrong:
         return redirect(STEP_URLS[wrong.step])
+
+
+# The page a refused POST answers with: the transaction's token, the browser, the reason.
+Again = Callable[[str | None, Browser, MethodError], Response]
+
+
+async def attempted(request: Request[LoginState], act: Callable[[str | None, Browser], Response],
+                    again: Again) -> Response:
+    """:func:`guarded` for a POST that moves the machine: ``act(token, browser)``; a
+    :class:`MethodError` it raises becomes ``again(token, browser, error)``, the same page
+    with the reason (400, or 429 for a throttle)."""
+    machine = request.state["login"]
+
+    def work() -> Response:
+        token = token_of(request, machine)
+        browser = browser_of(request)
+        try:
+            return act(token, browser)
+        except MethodError as exc:
+            return again(token, browser, exc)
+
+    return await guarded(request, work)
 
 
 def error_message(templates: Templates, error: Exception, locale: str) -> str:

@@ -13,7 +13,8 @@ import json
 import logging
 import time
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -220,6 +221,17 @@ class MethodCore:
         self.clock = clock
         self.listeners: list[Callable[[MethodChange], None]] = []
 
+    @contextmanager
+    def audit_failure(self, event: str, user_id: str, fields: Mapping[str, Any]
+                      ) -> Iterator[None]:
+        """A :class:`MethodError` leaving the block is audited as ``event`` with its code and
+        ``fields`` as they are by then (the block may fill them in), and raised on."""
+        try:
+            yield
+        except MethodError as exc:
+            self.audit.emit(event, user_id=user_id, error_code=exc.code, **fields)
+            raise
+
     # -- lookups -----------------------------------------------------------------------------
 
     def method(self, method_id: str) -> Method[Any]:
@@ -381,11 +393,8 @@ class MethodCore:
             # no try is spent. (The challenge was taken: the page starts a new ceremony.)
             self.audit.emit(f"{event}.cancelled", user_id=user.id, **fields)
             raise CeremonyCancelled()
-        try:
+        with self.audit_failure(f"{event}.failed", user.id, fields):
             tries_left = self.attempts.reserve(user.id, subject, scope=scope)
-        except MethodError as exc:
-            self.audit.emit(f"{event}.failed", user_id=user.id, error_code=exc.code, **fields)
-            raise
         try:
             verified = method.verify(user, credential, challenge, form)
         except MethodError as exc:

@@ -34,7 +34,7 @@ from idp.methods.credentials import (
     secret_from_json,
     secret_to_json,
 )
-from idp.methods.errors import EnrollmentExpired, MethodError
+from idp.methods.errors import EnrollmentExpired
 from idp.methods.phone import parse_phone
 from idp.methods.policy import Choice
 from idp.store import dump_record, load_record
@@ -156,7 +156,7 @@ class Enrollments:
         core = self.core
         role = check_role(role)
         fields: dict[str, Any] = {"method": method_id, "role": role}
-        try:
+        with core.audit_failure("method.enroll.failed", user.id, fields):
             method = core.method(method_id)
             core.policy.check_role(role, method_id)
             enrollment = method.begin_enrollment(user, form)
@@ -178,10 +178,6 @@ class Enrollments:
             core.audit.emit("method.enroll.started", user_id=user.id, **fields)
             challenge = core.send(user, method, credential, purpose="enrollment",
                                   transaction=transaction, name=name)
-        except MethodError as exc:
-            core.audit.emit("method.enroll.failed", user_id=user.id, error_code=exc.code,
-                            **fields)
-            raise
         if challenge.sent_to is not None:
             core.audit.emit("method.challenge.sent", user_id=user.id, sent_to=challenge.sent_to,
                             purpose="enrollment", **fields)
@@ -200,7 +196,7 @@ class Enrollments:
         if found is not None and found.ceremony is not None:
             return found  # a ceremony is simply started again: nothing is sent
         fields: dict[str, Any] = {"role": role}
-        try:
+        with core.audit_failure("method.enroll.failed", user.id, fields):
             record, credential, display = self._load_pending(user, role)
             fields.update(method=credential.method, credential_id=credential.id)
             method = core.method(credential.method)
@@ -209,10 +205,6 @@ class Enrollments:
                 user, method, credential, cooldown_subject=f"enroll-{role}",
                 phone_key=phone_key, country_code=_country(credential),
             )
-        except MethodError as exc:
-            core.audit.emit("method.enroll.failed", user_id=user.id, error_code=exc.code,
-                            **fields)
-            raise
         core.audit.emit("method.challenge.sent", user_id=user.id, sent_to=challenge.sent_to,
                         purpose="enrollment", **fields)
         return self._pending_view(user, role, record, credential, display, challenge.sent_to)
@@ -223,16 +215,12 @@ class Enrollments:
         core = self.core
         role = check_role(role)
         fields: dict[str, Any] = {"role": role}
-        try:
+        with core.audit_failure("method.enroll.failed", user.id, fields):
             _, credential, _ = self._load_pending(user, role)
             fields.update(method=credential.method, credential_id=credential.id)
             method = core.method(credential.method)
             challenge = core.load_challenge(user.id, method, credential.id,
                                             transaction=transaction, purpose="enrollment")
-        except MethodError as exc:
-            core.audit.emit("method.enroll.failed", user_id=user.id, error_code=exc.code,
-                            **fields)
-            raise
         verified = core.check(user, method, credential, challenge, form,
                               event="method.enroll.verify", fields=fields)
         if verified.new_key is not None:
@@ -243,12 +231,8 @@ class Enrollments:
                             attested=key.attested, backup_eligible=key.backup_eligible,
                             **fields)
         stored = core.credentials.to_stored(user.id, role, credential)
-        try:
+        with core.audit_failure("method.enroll.failed", user.id, fields):
             replaced, complete = self._commit(user.id, role, stored)
-        except MethodError as exc:
-            core.audit.emit("method.enroll.failed", user_id=user.id, error_code=exc.code,
-                            **fields)
-            raise
         core.store.delete(self._key(user.id, role))
         core.store.delete(core.challenge_key(user.id, credential.id))
         # The cooldown guards a pending enrollment's resends; a finished one needs none.

@@ -20,7 +20,7 @@ from typing import Any
 
 from idp.crypto import DataKeys
 from idp.delivery.registry import Delivery
-from idp.methods.base import Method, MethodUser
+from idp.methods.base import Credential, Method, MethodUser
 from idp.methods.codes import CodeService, IssuedCode
 from idp.methods.context import MethodContext
 from idp.methods.core import (
@@ -47,7 +47,6 @@ from idp.methods.enrollment import Enrollments
 from idp.methods.errors import (
     KeyNotFound,
     KeyRefused,
-    MethodError,
     NotEnrolled,
     TooFewMethods,
     WrongCode,
@@ -244,7 +243,7 @@ class MethodService:
         change needs a fresh second factor (C2) is the caller's decision."""
         core = self._core
         fields: dict[str, Any] = {"role": role}
-        try:
+        with core.audit_failure("method.key.add.failed", user.id, fields):
             stored, method = self._several(user.id, role)
             fields.update(method=stored.method, credential_id=stored.id)
             name = key_name(form, f"{method.label(user.locale)} {len(stored.keys) + 1}")
@@ -252,10 +251,6 @@ class MethodService:
             credential = core.credentials.open_credential(user.id, stored)
             challenge = core.send(user, method, credential, purpose="add-key",
                                   transaction=transaction, name=name)
-        except MethodError as exc:
-            core.audit.emit("method.key.add.failed", user_id=user.id, error_code=exc.code,
-                            **fields)
-            raise
         return ChallengeSent(role, stored.method, None, None,
                              core.clock() + core.lifetimes.code_s, ceremony=challenge.data)
 
@@ -267,16 +262,10 @@ class MethodService:
         credential already holds (compare-and-set)."""
         core = self._core
         fields: dict[str, Any] = {"role": role}
-        try:
-            stored, method = self._several(user.id, role)
-            fields.update(method=stored.method, credential_id=stored.id)
-            credential = core.credentials.open_credential(user.id, stored)
+        with core.audit_failure("method.key.add.failed", user.id, fields):
+            stored, method, credential = self._opened(user.id, role, fields, several=True)
             challenge = core.load_challenge(user.id, method, stored.id,
                                             transaction=transaction, purpose="add-key")
-        except MethodError as exc:
-            core.audit.emit("method.key.add.failed", user_id=user.id, error_code=exc.code,
-                            **fields)
-            raise
         verified = core.check(user, method, credential, challenge, form,
                               event="method.key.add.verify", fields=fields)
         assert verified.new_key is not None
@@ -292,12 +281,9 @@ class MethodService:
             current[role] = replace(now, keys=(*now.keys, key))
             return current, current[role]
 
-        try:
+        with core.audit_failure("method.key.add.failed", user.id,
+                                {"reason": "key_exists", **fields}):
             updated = core.credentials.update(user.id, change)
-        except MethodError as exc:
-            core.audit.emit("method.key.add.failed", user_id=user.id, error_code=exc.code,
-                            reason="key_exists", **fields)
-            raise
         core.audit.emit("method.key.added", user_id=user.id, key_id=key.id,
                         attested=key.attested, backup_eligible=key.backup_eligible, **fields)
         core.announce(MethodChange(user.id, "key_added", role))
@@ -322,12 +308,8 @@ class MethodService:
             current[role] = replace(stored, keys=keys)
             return current, current[role]
 
-        try:
+        with core.audit_failure("method.key.remove.failed", user.id, {"role": role}):
             left = core.credentials.update(user.id, change)
-        except MethodError as exc:
-            core.audit.emit("method.key.remove.failed", user_id=user.id, role=role,
-                            error_code=exc.code)
-            raise
         core.audit.emit("method.key.removed", user_id=user.id, role=role, key_id=key_id,
                         credential_id=left.id)
         core.announce(MethodChange(user.id, "key_removed", role))
@@ -343,6 +325,14 @@ class MethodService:
             raise NotEnrolled(role=role)
         return stored, self._core.method(stored.method)
 
+    def _opened(self, user_id: str, role: Role, fields: dict[str, Any], *, several: bool = False
+                ) -> tuple[StoredCredential, Method[Any], Credential]:
+        """The ``role`` credential (of a several-keys method if ``several``), its method and
+        its opened secrets; notes the method and credential in the audit ``fields``."""
+        stored, method = self._several(user_id, role) if several else self._active(user_id, role)
+        fields.update(method=stored.method, credential_id=stored.id)
+        return stored, method, self._core.credentials.open_credential(user_id, stored)
+
     def send_challenge(
         self, user: MethodUser, role: Role, *, transaction: str = ""
     ) -> ChallengeSent:
@@ -352,10 +342,8 @@ class MethodService:
         ``DeliveryFailed``."""
         core = self._core
         fields: dict[str, Any] = {"role": role}
-        try:
-            stored, method = self._active(user.id, role)
-            fields.update(method=stored.method, credential_id=stored.id)
-            credential = core.credentials.open_credential(user.id, stored)
+        with core.audit_failure("method.challenge.failed", user.id, fields):
+            stored, method, credential = self._opened(user.id, role, fields)
             if is_ceremony(method):
                 # A ceremony costs nothing to start and sends nothing: no resend limits; the
                 # tries are checked when it is answered.
@@ -368,10 +356,6 @@ class MethodService:
                     user, method, credential, cooldown_subject=stored.id,
                     phone_key=stored.phone_key, country_code=stored.country_code,
                 )
-        except MethodError as exc:
-            core.audit.emit("method.challenge.failed", user_id=user.id, error_code=exc.code,
-                            **fields)
-            raise
         core.audit.emit("method.challenge.sent", user_id=user.id, sent_to=challenge.sent_to,
                         purpose="sign-in", **fields)
         timed = method.info.delivers_code or is_ceremony(method)
@@ -387,16 +371,10 @@ class MethodService:
         ``MethodDisabled``, ``NotEnrolled``. Every accepted code is accepted once."""
         core = self._core
         fields: dict[str, Any] = {"role": role}
-        try:
-            stored, method = self._active(user.id, role)
-            fields.update(method=stored.method, credential_id=stored.id)
-            credential = core.credentials.open_credential(user.id, stored)
+        with core.audit_failure("method.verify.failed", user.id, fields):
+            stored, method, credential = self._opened(user.id, role, fields)
             challenge = core.load_challenge(user.id, method, stored.id,
                                             transaction=transaction)
-        except MethodError as exc:
-            core.audit.emit("method.verify.failed", user_id=user.id, error_code=exc.code,
-                            **fields)
-            raise
         code_amr = {} if is_ceremony(method) else {"amr": list(method.info.amr)}
         verified = core.check(user, method, credential, challenge, form,
                               event="method.verify", fields={**fields, **code_amr},
@@ -424,12 +402,8 @@ class MethodService:
                 raise TooFewMethods()
             return {r: c for r, c in current.items() if r != role}, current[role]
 
-        try:
+        with core.audit_failure("method.remove.failed", user.id, {"role": role}):
             removed = core.credentials.update(user.id, change)
-        except MethodError as exc:
-            core.audit.emit("method.remove.failed", user_id=user.id, role=role,
-                            error_code=exc.code)
-            raise
         self._enroll.forget(user.id, removed)
         core.audit.emit("method.removed", user_id=user.id, role=role, method=removed.method,
                         credential_id=removed.id)
@@ -451,11 +425,8 @@ class MethodService:
             core.policy.check_pair(first, second)
             return {"primary": new_primary, "backup": new_backup}, None
 
-        try:
+        with core.audit_failure("method.swap.failed", user.id, {}):
             core.credentials.update(user.id, change)
-        except MethodError as exc:
-            core.audit.emit("method.swap.failed", user_id=user.id, error_code=exc.code)
-            raise
         core.audit.emit("method.swapped", user_id=user.id)
         core.announce(MethodChange(user.id, "swapped"))
 
@@ -499,11 +470,8 @@ class MethodService:
         which it was (``"enrollment_code"`` or ``"recovery_code"``). Wrong: ``WrongCode``,
         under the recovery-code try limits (``TooManyTries``)."""
         core = self._core
-        try:
+        with core.audit_failure("method.reenroll.failed", user.id, {}):
             tries_left = core.attempts.reserve(user.id, RECOVERY_SUBJECT)
-        except MethodError as exc:
-            core.audit.emit("method.reenroll.failed", user_id=user.id, error_code=exc.code)
-            raise
         if self._gate.use_code(user.id, submitted):
             kind = "enrollment_code"
         elif core.recovery.use(user.id, submitted) is not None:
@@ -537,11 +505,8 @@ class MethodService:
         Raises ``WrongCode`` / ``TooManyTries`` like any code. The caller then sends the
         person to replace their methods."""
         core = self._core
-        try:
+        with core.audit_failure("recovery.failed", user.id, {}):
             tries_left = core.attempts.reserve(user.id, RECOVERY_SUBJECT)
-        except MethodError as exc:
-            core.audit.emit("recovery.failed", user_id=user.id, error_code=exc.code)
-            raise
         left = core.recovery.use(user.id, submitted)
         if left is None:
             core.attempts.failed(user.id, RECOVERY_SUBJECT)

@@ -16,6 +16,7 @@ replica) or a mangled one gets a page that says which, in the person's language.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -44,6 +45,8 @@ _NO_STORE: Final = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer
 _REPORT_FORM: Final = "notices.report"
 _VERIFY_FORM: Final = "notices.verify"
 _SHOWN_ACTIVITY: Final = 15
+# What a used link's form does for its person (user id, the link, the page's language).
+_LinkAction = Callable[[str, Opened, LocaleCode], Awaitable[Response]]
 
 
 @dataclass(frozen=True)
@@ -128,17 +131,32 @@ async def report_form(request: Request[NoticeState]) -> Response:
     return await _confirm_page(request, REPORT_PURPOSE, "notices/report.html", verify=False)
 
 
+async def _link_submitted(request: Request[NoticeState], form_purpose: str, purpose: str, *,
+                          verify: bool, act: _LinkAction) -> Response:
+    """A landing page's form answered: the link is used (once), then ``act`` does the work
+    for its person; a bad or spent link gets the problem page."""
+    form = await _templates(request).csrf.protect(request, form_purpose)
+    opened, locale = await _open(request, str(form.get("t") or ""), purpose, use=True)
+    if opened.state is not LinkState.OK or opened.user_id is None:
+        return _problem(request, opened, locale, verify=verify)
+    return await act(opened.user_id, opened, locale)
+
+
+def _done(request: Request[NoticeState], template: str, locale: LocaleCode) -> Response:
+    return _templates(request).render(request, template, {}, locale=locale, headers=_NO_STORE)
+
+
 async def report_submit(request: Request[NoticeState]) -> Response:
     services = _services(request)
-    form = await _templates(request).csrf.protect(request, _REPORT_FORM)
-    opened, locale = await _open(request, str(form.get("t") or ""), REPORT_PURPOSE, use=True)
-    if opened.state is not LinkState.OK or opened.user_id is None:
-        return _problem(request, opened, locale, verify=False)
-    await run_in_threadpool(report_not_me, services, opened.user_id, opened.reference)
-    response = _templates(request).render(request, "notices/report_done.html", {},
-                                          locale=locale, headers=_NO_STORE)
-    response.set_cookie(**services.sessions.clear_cookie().set_cookie_kwargs())
-    return response
+
+    async def report(user_id: str, opened: Opened, locale: LocaleCode) -> Response:
+        await run_in_threadpool(report_not_me, services, user_id, opened.reference)
+        response = _done(request, "notices/report_done.html", locale)
+        response.set_cookie(**services.sessions.clear_cookie().set_cookie_kwargs())
+        return response
+
+    return await _link_submitted(request, _REPORT_FORM, REPORT_PURPOSE, verify=False,
+                                 act=report)
 
 
 async def verify_form(request: Request[NoticeState]) -> Response:
@@ -147,16 +165,16 @@ async def verify_form(request: Request[NoticeState]) -> Response:
 
 async def verify_submit(request: Request[NoticeState]) -> Response:
     services = _services(request)
-    form = await _templates(request).csrf.protect(request, _VERIFY_FORM)
-    opened, locale = await _open(request, str(form.get("t") or ""), VERIFY_PURPOSE, use=True)
-    if opened.state is not LinkState.OK or opened.user_id is None:
-        return _problem(request, opened, locale, verify=True)
-    confirmed = await run_in_threadpool(services.notices.confirm_verification,
-                                        opened.user_id, opened.value)
-    if not confirmed:  # the address changed since the mail was sent
-        return _problem(request, Opened(LinkState.INVALID), locale, verify=True)
-    return _templates(request).render(request, "notices/verify_done.html", {},
-                                      locale=locale, headers=_NO_STORE)
+
+    async def confirm(user_id: str, opened: Opened, locale: LocaleCode) -> Response:
+        confirmed = await run_in_threadpool(services.notices.confirm_verification,
+                                            user_id, opened.value)
+        if not confirmed:  # the address changed since the mail was sent
+            return _problem(request, Opened(LinkState.INVALID), locale, verify=True)
+        return _done(request, "notices/verify_done.html", locale)
+
+    return await _link_submitted(request, _VERIFY_FORM, VERIFY_PURPOSE, verify=True,
+                                 act=confirm)
 
 
 def routes() -> list[BaseRoute]:

@@ -23,7 +23,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -55,6 +55,9 @@ if TYPE_CHECKING:
     from idp.login.state import LoginStateT
 
 __all__ = ["Asked", "Authorization", "ForWhom"]
+
+# A request saved in the store meanwhile: for the sign-in journey, or for the consent page.
+_Saved = TypeVar("_Saved", SavedAuthorization, SavedConsent)
 
 _SAVED = "oidc-authz:"
 _CONSENT_TXN = "oidc-consent-txn:"
@@ -138,36 +141,22 @@ class Authorization:
 
     def resume(self, request: Request[LoginStateT], txn_id: str, services: LoginServices,
                pages: Pages) -> Response:
-        saved = SavedAuthorization.load(self._take(_SAVED, txn_id))
-        if saved is None:
-            return pages.error(request, "expired")
-        asked = self._restore(request, services, pages, saved.params)
-        if isinstance(asked, Response):
-            return asked
-        try:
-            params = validate_params(asked.oauth, self._id_token_claims, self._clock())
-            session, user = self._signed_in(asked)
-            if session is None or user is None or not self._satisfies(session, saved.needs,
-                                                                      params):
+        def go(saved: SavedAuthorization, asked: Asked, params: AuthParams,
+               session: SsoSession, user: User) -> Response:
+            if not self._satisfies(session, saved.needs, params):
                 # The journey ended without what the client asked for: say so, don't loop.
                 raise LoginRequiredError()
             grant = self._consent_grant(asked.oauth, user)
             return self._proceed(ForWhom(asked, params, grant, session, user))
-        except OAuth2Error as error:
-            return self._error(error, asked)
+
+        saved = SavedAuthorization.load(self._take(_SAVED, txn_id))
+        return self._taken_up(request, services, pages, saved, go)
 
     def decide_consent(self, request: Request[LoginStateT], txn_id: str, *, approve: bool,
                        services: LoginServices, pages: Pages) -> Response:
-        saved = SavedConsent.load(self._take(_CONSENT_TXN, txn_id))
-        if saved is None:
-            return pages.error(request, "expired")
-        asked = self._restore(request, services, pages, saved.params)
-        if isinstance(asked, Response):
-            return asked
-        try:
-            params = validate_params(asked.oauth, self._id_token_claims, self._clock())
-            session, user = self._signed_in(asked)
-            if session is None or user is None or session.sid != saved.sid:
+        def go(saved: SavedConsent, asked: Asked, params: AuthParams, session: SsoSession,
+               user: User) -> Response:
+            if session.sid != saved.sid:
                 raise LoginRequiredError()  # the page was answered from another sign-in
             grant = self._consent_grant(asked.oauth, user)
             client_id = asked.client.client_id
@@ -182,6 +171,28 @@ class Authorization:
             offline = "offline_access" in saved.scope.split()
             return self._issue(ForWhom(asked, params, grant, session, user), saved.scope,
                                offline=offline)
+
+        saved = SavedConsent.load(self._take(_CONSENT_TXN, txn_id))
+        return self._taken_up(request, services, pages, saved, go)
+
+    def _taken_up(self, request: Request[LoginStateT], services: LoginServices, pages: Pages,
+                  saved: _Saved | None,
+                  go: Callable[[_Saved, Asked, AuthParams, SsoSession, User], Response]
+                  ) -> Response:
+        """A saved request taken up again (back from the sign-in, or the consent page's
+        answer): re-checked against the clients and validated again, then ``go`` for the
+        signed-in person. Gone: the "expired" page; nobody signed in: ``login_required``."""
+        if saved is None:
+            return pages.error(request, "expired")
+        asked = self._restore(request, services, pages, saved.params)
+        if isinstance(asked, Response):
+            return asked
+        try:
+            params = validate_params(asked.oauth, self._id_token_claims, self._clock())
+            session, user = self._signed_in(asked)
+            if session is None or user is None:
+                raise LoginRequiredError()
+            return go(saved, asked, params, session, user)
         except OAuth2Error as error:
             return self._error(error, asked)
 

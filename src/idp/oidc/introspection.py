@@ -29,17 +29,23 @@ class TokenReader:
         self._keys = keys
         self._tokens = tokens
 
-    def access_token(self, value: str) -> tuple[AccessTokenRecord, dict[str, Any]] | None:
-        """The live record and claims of an access token we issued; ``None`` for anything
-        else (forged, expired, revoked, an ID token passed off as an access token)."""
+    def _ours(self, value: str) -> jwt.Token | None:
+        """``value`` decoded with our keys and issued by us (its other claims not checked
+        yet), or ``None``."""
         if not isinstance(value, str) or not value or len(value) > _MAX_TOKEN_CHARS:
             return None
         try:
             token = jwt.decode(value, self._keys.public_key_set(), algorithms=list(ALGORITHMS))
         except (JoseError, ValueError, TypeError, KeyError):
             return None
+        return token if token.claims.get("iss") == self._issuer else None
+
+    def access_token(self, value: str) -> tuple[AccessTokenRecord, dict[str, Any]] | None:
+        """The live record and claims of an access token we issued; ``None`` for anything
+        else (forged, expired, revoked, an ID token passed off as an access token)."""
+        token = self._ours(value)
         # RFC 9068 4: the typ header tells an access token from an ID token.
-        if token.header.get("typ") != "at+jwt" or token.claims.get("iss") != self._issuer:
+        if token is None or token.header.get("typ") != "at+jwt":
             return None
         jti = token.claims.get("jti")
         record = self._tokens.access_token(jti) if isinstance(jti, str) else None
@@ -48,13 +54,8 @@ class TokenReader:
     def id_token(self, value: str) -> dict[str, Any] | None:
         """The claims of an ID token we issued, whatever its age (an ``id_token_hint`` may
         be expired: RP-Initiated Logout 2, OIDC Core 3.1.2.1); ``None`` otherwise."""
-        if not isinstance(value, str) or not value or len(value) > _MAX_TOKEN_CHARS:
-            return None
-        try:
-            token = jwt.decode(value, self._keys.public_key_set(), algorithms=list(ALGORITHMS))
-        except (JoseError, ValueError, TypeError, KeyError):
-            return None
-        if token.header.get("typ", "JWT") != "JWT" or token.claims.get("iss") != self._issuer:
+        token = self._ours(value)
+        if token is None or token.header.get("typ", "JWT") != "JWT":
             return None
         return dict(token.claims)
 

@@ -23,20 +23,30 @@ class LoginNeeds:
     sub: str | None  # the person the request named (id_token_hint, claims)
 
 
-@dataclass(frozen=True)
-class SavedAuthorization:
-    """The validated request, waiting for the sign-in journey."""
+def _with_params(raw: bytes | None) -> dict[str, Any] | None:
+    """A saved record that holds the request's parameters, or ``None``."""
+    data = load_record(raw)
+    return data if data is not None and isinstance(data.get("params"), dict) else None
 
+
+@dataclass(frozen=True)
+class _Saved:
     params: dict[str, Any]  # the request's parameters, validated again on the way back
-    needs: LoginNeeds
 
     def dump(self) -> bytes:
         return dump_record(asdict(self))
 
+
+@dataclass(frozen=True)
+class SavedAuthorization(_Saved):
+    """The validated request, waiting for the sign-in journey."""
+
+    needs: LoginNeeds
+
     @classmethod
     def load(cls, raw: bytes | None) -> SavedAuthorization | None:
-        data = load_record(raw)
-        if data is None or not isinstance(data.get("params"), dict):
+        data = _with_params(raw)
+        if data is None:
             return None
         needs = data.get("needs")
         if not isinstance(needs, dict):
@@ -48,20 +58,16 @@ class SavedAuthorization:
 
 
 @dataclass(frozen=True)
-class SavedConsent:
+class SavedConsent(_Saved):
     """The request, waiting for the person's answer on the consent page."""
 
-    params: dict[str, Any]
     sid: str  # the session that was asked: an answer from another sign-in is refused
     scope: str
 
-    def dump(self) -> bytes:
-        return dump_record(asdict(self))
-
     @classmethod
     def load(cls, raw: bytes | None) -> SavedConsent | None:
-        data = load_record(raw)
-        if data is None or not isinstance(data.get("params"), dict):
+        data = _with_params(raw)
+        if data is None:
             return None
         sid, scope = data.get("sid"), data.get("scope")
         if not isinstance(sid, str) or not isinstance(scope, str):

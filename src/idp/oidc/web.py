@@ -37,8 +37,13 @@ from idp.oidc.pages import CONSENT_PURPOSE, LOGOUT_PURPOSE, Pages
 from idp.store import StoreError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from idp.oidc.provider import OidcProvider
-    from idp.oidc.state import OidcState
+    from idp.oidc.state import OidcServices, OidcState
+
+    # What the authorization and logout endpoints do with the request, in the thread pool.
+    _PageWork = Callable[[Request[OidcState], HttpRequest, OidcServices, Pages], Response]
 
 __all__ = ["routes"]
 
@@ -103,15 +108,19 @@ def _public(provider: OidcProvider) -> dict[str, str]:
 # -- authorization ----------------------------------------------------------------------
 
 
-async def authorize(request: Request[OidcState]) -> Response:
-    provider = _provider(request)
+async def _page_endpoint(request: Request[OidcState], bad: str, work: _PageWork) -> Response:
+    """An endpoint that answers with pages: ``work`` on the request read, or the ``bad``
+    error page when it can't be read."""
     pages = _pages(request)
     try:
-        http = await read_request(request, provider.issuer)
+        http = await read_request(request, _provider(request).issuer)
     except MalformedRequest:
-        return pages.error(request, "bad_request")
-    return await run_in_threadpool(provider.authorization.authorize, request, http,
-                                   request.state["services"], pages)
+        return pages.error(request, bad)
+    return await run_in_threadpool(work, request, http, request.state["services"], pages)
+
+
+async def authorize(request: Request[OidcState]) -> Response:
+    return await _page_endpoint(request, "bad_request", _provider(request).authorization.authorize)
 
 
 async def resume(request: Request[OidcState]) -> Response:
@@ -210,14 +219,7 @@ async def userinfo(request: Request[OidcState]) -> Response:
 
 
 async def end_session(request: Request[OidcState]) -> Response:
-    provider = _provider(request)
-    pages = _pages(request)
-    try:
-        http = await read_request(request, provider.issuer)
-    except MalformedRequest:
-        return pages.error(request, "bad_logout")
-    return await run_in_threadpool(provider.logout.end_session, request, http,
-                                   request.state["services"], pages)
+    return await _page_endpoint(request, "bad_logout", _provider(request).logout.end_session)
 
 
 async def logout_confirm(request: Request[OidcState]) -> Response:
