@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -57,8 +58,5 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
-    try:
+    with closing(build_services(settings)) as built:
         yield built
-    finally:
-        built.close()

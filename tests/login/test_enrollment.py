@@ -45,7 +45,7 @@ def test_the_app_cannot_be_both_primary_and_backup(site: Site, visitor: HttpBrow
     why = elements(page.text, "p", id="method-totp-why")[0].text
     assert "can't be both your main and your backup" in why
     response = visitor.http.post("/login/enroll", data={
-        **form(page.text, "/login/enroll").fields, "method": "totp"})
+        **form(page.text, "/login/enroll").hidden, "method": "totp"})
     assert response.status_code == 400
     assert "can't be both your main and your backup" in visible_text(response.text)
 
@@ -128,7 +128,7 @@ def test_the_recovery_codes_download_only_while_they_are_shown(site: Site,
     page = visitor.submit("/login/enroll/verify", code=site.outbox.code(MOBILE_E164))
     codes = recovery_codes_on_page(page.text)
     download = form(page.text, "/login/enroll/codes/download")
-    response = visitor.http.post("/login/enroll/codes/download", data=download.fields)
+    response = visitor.http.post("/login/enroll/codes/download", data=download.hidden)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert response.headers["content-disposition"] == (
@@ -140,7 +140,7 @@ def test_the_recovery_codes_download_only_while_they_are_shown(site: Site,
     assert len(printed) == 1
     done = visitor.submit("/login/enroll/codes", follow=False)
     assert done.status_code == 303
-    again = visitor.http.post("/login/enroll/codes/download", data=download.fields)
+    again = visitor.http.post("/login/enroll/codes/download", data=download.hidden)
     assert again.status_code == 400
     assert not any(code in again.text for code in codes)
 

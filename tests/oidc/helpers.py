@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -20,6 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pyotp
 from tests.conftest import make_settings
+from tests.html_forms import forms
 from tests.live_server import free_port, live_server
 
 from idp.app import create_app
@@ -220,24 +220,15 @@ def fresh_totp(used: set[int]) -> str:
     raise AssertionError("more than three sign-ins with a code within one TOTP window")
 
 
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict[str, Any]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.forms.append({"action": values.get("action", ""), "fields": {}})
-        elif tag == "input" and self.forms and values.get("type") in ("hidden", None, "text",
-                                                                        "email", "password"):
-            self.forms[-1]["fields"][values.get("name", "")] = values.get("value", "")
+# What the journey's forms send: their hidden, text, e-mail and password inputs.
+_SENT = ("hidden", None, "text", "email", "password")
 
 
 def forms_of(html: str) -> list[dict[str, Any]]:
-    parser = _Forms()
-    parser.feed(html)
-    return parser.forms
+    return [{"action": found.action,
+             "fields": {attrs.get("name") or "": attrs.get("value") or ""
+                        for attrs in found.inputs if attrs.get("type") in _SENT}}
+            for found in forms(html)]
 
 
 def form_with(html: str, action: str) -> dict[str, str]:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,8 @@ CONFIG = {"rp_id": "localhost", "allowed_origins": [ORIGIN]}
 
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[ContractHarness]:
-    harness = ContractHarness(tmp_path, WebAuthnMethod, CONFIG)
-    try:
+    with closing(ContractHarness(tmp_path, WebAuthnMethod, CONFIG)) as harness:
         yield harness
-    finally:
-        harness.close()
 
 
 def enroll(h: ContractHarness, key: SoftAuthenticator, role: Any = "primary",
@@ -220,6 +218,22 @@ def test_backup_eligibility_cannot_change(h: ContractHarness) -> None:
         sign_in(h, key)
 
 
+def _at_once(complete: Callable[[], object], times: int = 4) -> list[bool]:
+    """``complete`` from ``times`` threads released together: which calls succeeded."""
+    barrier = threading.Barrier(times)
+
+    def attempt(_: int) -> bool:
+        barrier.wait()
+        try:
+            complete()
+        except MethodError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(times) as pool:
+        return list(pool.map(attempt, range(times)))
+
+
 def test_two_concurrent_registration_completions_make_one_credential(
     h: ContractHarness,
 ) -> None:
@@ -228,18 +242,8 @@ def test_two_concurrent_registration_completions_make_one_credential(
                                          {"key_name": "Blue key"}, transaction="tx")
     assert pending.ceremony is not None
     form = {"credential": key.answer(pending.ceremony)}
-    barrier = threading.Barrier(4)
-
-    def complete(_: int) -> bool:
-        barrier.wait()
-        try:
-            h.service.complete_enrollment(h.user, "primary", form, transaction="tx")
-        except MethodError:
-            return False
-        return True
-
-    with ThreadPoolExecutor(4) as pool:
-        outcomes = list(pool.map(complete, range(4)))
+    outcomes = _at_once(lambda: h.service.complete_enrollment(h.user, "primary", form,
+                                                              transaction="tx"))
     assert outcomes.count(True) == 1
     assert len(h.service.credentials(h.user)["primary"].keys) == 1
     # The same for one more key on /account.
@@ -247,18 +251,8 @@ def test_two_concurrent_registration_completions_make_one_credential(
     more = h.service.begin_add_key(h.user, "primary", {"key_name": "Spare"}, transaction="t2")
     assert more.ceremony is not None
     form = {"credential": spare.answer(more.ceremony)}
-    barrier = threading.Barrier(4)
-
-    def add(_: int) -> bool:
-        barrier.wait()
-        try:
-            h.service.complete_add_key(h.user, "primary", form, transaction="t2")
-        except MethodError:
-            return False
-        return True
-
-    with ThreadPoolExecutor(4) as pool:
-        outcomes = list(pool.map(add, range(4)))
+    outcomes = _at_once(lambda: h.service.complete_add_key(h.user, "primary", form,
+                                                           transaction="t2"))
     assert outcomes.count(True) == 1
     assert [k.name for k in h.service.credentials(h.user)["primary"].keys] == [
         "Blue key", "Spare"]
