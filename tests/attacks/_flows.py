@@ -6,8 +6,6 @@ one test never collides with another's (S5: each step is accepted once per crede
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import itertools
 import secrets
 import time
@@ -21,7 +19,7 @@ import pyotp
 from idp.oidc.clients import ClientConfig, hash_secret, new_secret
 from idp.users import User, method_user
 from tests.attacks._servers import Served
-from tests.oidc.helpers import PASSWORD, REDIRECT, form_with, query_of
+from tests.oidc.helpers import PASSWORD, REDIRECT, form_with, pkce, query_of
 
 _numbers = itertools.count(10_000_000)
 
@@ -66,12 +64,6 @@ def make_client(served: Served, **overrides: Any) -> Client:
                             "skip_consent": True, **overrides}
     served.env.provider.clients.add(ClientConfig.model_validate(data), actor="test")
     return Client(client_id, secret)
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 @dataclass

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -21,6 +21,7 @@ from idp.devmode import DEMO_EMAIL, DEMO_PASSWORD
 from tests.conftest import make_settings
 from tests.live_server import free_port, live_server
 from tests.login.helpers import MOBILE, MOBILE_E164, Authenticator, Outbox, form, secret_on_page
+from tests.oidc.helpers import query_of
 from tests.served import Served
 
 ACR_2SV = "urn:nidan:acr:2sv"
@@ -63,10 +64,6 @@ def submit(http: httpx.Client, page: httpx.Response, action: str,
 
 def path_of(response: httpx.Response) -> str:
     return urlsplit(str(response.url)).path
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 def claims_on(html: str, heading: str) -> dict[str, str]:

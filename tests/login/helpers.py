@@ -29,23 +29,16 @@ from idp.services import Services, build_services
 from idp.settings import Settings
 from idp.users import User
 from idp.web.csrf import Csrf
-from tests.conftest import make_settings
+from tests.conftest import loopback_settings
 from tests.html_forms import Form, form_for
-from tests.live_server import free_port, live_server
+from tests.live_server import live_server
+from tests.methods.helpers import VOICE_WORDS
 
 PASSWORD = "correct horse battery staple"
 MOBILE = "090-1234-5678"
 MOBILE_E164 = "+819012345678"
 OTHER_MOBILE = "080-2222-3333"
 OTHER_MOBILE_E164 = "+818022223333"
-VOICE_WORDS = {
-    word: str(digit)
-    for words in (
-        ("ゼロ", "いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう"),
-        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
-    )
-    for digit, word in enumerate(words)
-}
 
 
 # -- reading pages ------------------------------------------------------------------------------
@@ -182,9 +175,7 @@ async def _test_whoami(request: Request[LoginState]) -> Response:
 @contextmanager
 def serve(tmp_path: Path, **sections: dict[str, object]) -> Iterator[Site]:
     """The whole application on a free loopback port, with two test-only routes."""
-    port = free_port()
-    server = {"issuer": f"http://127.0.0.1:{port}", **sections.pop("server", {})}
-    settings = make_settings(tmp_path, server=server, **sections)
+    settings, port = loopback_settings(tmp_path, **sections)
     services = build_services(settings)
     events: list[AuditEvent] = []
     services.audit.listeners.append(events.append)

@@ -5,8 +5,6 @@ its SQLite store beforehand, a relying party's back-channel endpoint that answer
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import secrets
 import time
@@ -15,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pyotp
@@ -31,7 +29,8 @@ from idp.settings import load_settings
 from idp.users import method_user
 from tests.conftest import FAST_PASSWORDS, TEST_DATA_KEY
 from tests.live_server import free_port, live_server
-from tests.login.helpers import Outbox, form
+from tests.login.helpers import Authenticator, Outbox, form
+from tests.oidc.helpers import pkce, query_of
 from tests.served import Served
 
 PASSWORD = "canary-Pa55word-7f3c9e"
@@ -54,8 +53,7 @@ class Person:
     email: str
     method: str  # the primary: totp, sms or voice
     phone: str
-    totp: pyotp.TOTP
-    used_steps: set[int] = field(default_factory=set)
+    authenticator: Authenticator
 
 
 @dataclass
@@ -197,7 +195,7 @@ def _prepare(config: Path) -> dict[str, Person]:
             other = "sms" if primary == "totp" else primary
             rows.append((other, "backup" if primary == "totp" else "primary", {"phone": phone}))
             services.methods.import_credentials(method_user(user), rows)
-            people[kind] = Person(email, primary, phone, pyotp.TOTP(secret))
+            people[kind] = Person(email, primary, phone, Authenticator(secret))
         services.oidc.keys.ring()  # the signing keys, before two workers race to make them
     finally:
         services.close()
@@ -239,16 +237,6 @@ def worker_pids(server: Server) -> list[int]:
 # -- the journey -------------------------------------------------------------------------
 
 
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
-
-
 def browser(server: Server, **transport: Any) -> httpx.Client:
     kwargs: dict[str, Any] = {}
     if transport:
@@ -263,18 +251,6 @@ def start(server: Server, http: httpx.Client, **params: str) -> tuple[httpx.Resp
              "nonce": secrets.token_hex(4), "code_challenge": challenge,
              "code_challenge_method": "S256", **params}
     return http.get("/authorize?" + urlencode(query)), verifier
-
-
-def totp_code(person: Person) -> str:
-    left = 30 - time.time() % 30
-    if left < 2:
-        time.sleep(left + 0.05)
-    now = int(time.time()) // 30
-    for at in (now, now + 1, now - 1):
-        if at not in person.used_steps:
-            person.used_steps.add(at)
-            return str(person.totp.at(at * 30))
-    raise AssertionError("three codes in one window")
 
 
 @dataclass
@@ -314,7 +290,7 @@ def sign_in(server: Server, http: httpx.Client, person: Person, *, wrong_code_fi
         elif path == "/login/code":
             fields = form(page.text, "/login/code").hidden
             if person.method == "totp":
-                code = totp_code(person)
+                code = person.authenticator.code()
             else:
                 code = server.outbox.code(person.phone)
             if not wrong_done:

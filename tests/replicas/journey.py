@@ -9,18 +9,15 @@ counted, so tests can report how often a person was asked to try again.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from tests.oidc.helpers import form_with
+from tests.oidc.helpers import form_with, pkce, query_of, unverified
 from tests.replicas.deployment import BYE, PASSWORD, REDIRECT, Deployment, Person
 
 RETRIES = 8
@@ -80,22 +77,6 @@ class Browser:
 
     def post(self, path: str, data: dict[str, str], **options: Any) -> httpx.Response:
         return self.send("POST", path, data=data, **options)
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
-
-
-def unverified(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return data
 
 
 def authorize(browser: Browser, client_id: str = "rp", **extra: str

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
-import json
 import os
 import re
 import subprocess
@@ -14,14 +12,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import pytest
 from joserfc import jwk, jwt
 
 from idp.login import ACR_2SV, ACR_TRUSTED_BROWSER
-from tests.oidc.helpers import form_with
+from tests.oidc.helpers import form_with, header_of, query_of
 from tests.replicas.deployment import BYE, PASSWORD, PER_IP_PER_MINUTE, REDIRECT, Deployment
 from tests.replicas.journey import (
     Browser,
@@ -30,7 +27,6 @@ from tests.replicas.journey import (
     authorize,
     exchange,
     logout,
-    query_of,
     refresh,
     sign_in,
     tokens_of,
@@ -194,12 +190,6 @@ def key_rotation_on_one_is_served_and_verified_by_all(dep: Deployment) -> None:
 
 def _kids(url: str) -> set[str]:
     return {key["kid"] for key in httpx.get(url, timeout=10).json()["keys"]}
-
-
-def header_of(token: str) -> dict[str, Any]:
-    head = token.split(".")[0]
-    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-    return data
 
 
 def password_attempt(browser: Browser, email: str, password: str,

@@ -20,12 +20,13 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from tests.html_forms import Form, Page, page
 from tests.live_server import free_port, live_server
+from tests.oidc.helpers import query_of
 
 from idp.app import create_app
 from idp.oidc.clients import hash_secret, new_secret
@@ -223,10 +224,6 @@ def authorization_url(config: dict[str, Any], **extra: str) -> str:
               "nonce": secrets.token_urlsafe(8), "login_hint": config["server"]["login_hint"],
               **extra}
     return f"{discovery['authorization_endpoint']}?{urlencode(params)}"
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 def sign_in(browser: SuiteBrowser, config: dict[str, Any], **extra: str) -> dict[str, str]:

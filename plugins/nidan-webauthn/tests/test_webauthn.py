@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.races import winners
 
 from idp.methods import (
     CeremonyCancelled,
@@ -38,13 +37,19 @@ def h(tmp_path: Path) -> Iterator[ContractHarness]:
         yield harness
 
 
-def enroll(h: ContractHarness, key: SoftAuthenticator, role: Any = "primary",
-           name: str = "Blue key") -> None:
+def begin(h: ContractHarness, role: Any = "primary", name: str = "Blue key") -> dict[str, Any]:
+    """The registration ceremony of a key named ``name`` (login transaction ``tx``)."""
     pending = h.service.begin_enrollment(h.user, role, "webauthn", {"key_name": name},
                                          transaction="tx")
     assert pending.ceremony is not None
-    assert pending.ceremony["kind"] == "create"
-    h.service.complete_enrollment(h.user, role, {"credential": key.answer(pending.ceremony)},
+    return dict(pending.ceremony)
+
+
+def enroll(h: ContractHarness, key: SoftAuthenticator, role: Any = "primary",
+           name: str = "Blue key") -> None:
+    ceremony = begin(h, role, name)
+    assert ceremony["kind"] == "create"
+    h.service.complete_enrollment(h.user, role, {"credential": key.answer(ceremony)},
                                   transaction="tx")
 
 
@@ -67,18 +72,15 @@ def test_registration_stores_a_named_key_and_the_options_fit_a_second_factor(
     h: ContractHarness,
 ) -> None:
     key = SoftAuthenticator(origin=ORIGIN, rp_id="localhost")
-    pending = h.service.begin_enrollment(h.user, "primary", "webauthn",
-                                         {"key_name": "Blue key"}, transaction="tx")
-    assert pending.ceremony is not None
-    options = pending.ceremony["options"]
+    ceremony = begin(h)
+    options = ceremony["options"]
     assert options["rp"]["id"] == "localhost"
     assert options["attestation"] == "none"
     assert options["authenticatorSelection"]["residentKey"] == "discouraged"
     assert options["authenticatorSelection"]["userVerification"] == "preferred"
     assert options["user"]["name"] == h.user.email
     assert h.user.id not in json.dumps(options)  # the user handle is opaque
-    h.service.complete_enrollment(h.user, "primary",
-                                  {"credential": key.answer(pending.ceremony)},
+    h.service.complete_enrollment(h.user, "primary", {"credential": key.answer(ceremony)},
                                   transaction="tx")
     view = h.service.credentials(h.user)["primary"]
     assert [k.name for k in view.keys] == ["Blue key"]
@@ -218,32 +220,13 @@ def test_backup_eligibility_cannot_change(h: ContractHarness) -> None:
         sign_in(h, key)
 
 
-def _at_once(complete: Callable[[], object], times: int = 4) -> list[bool]:
-    """``complete`` from ``times`` threads released together: which calls succeeded."""
-    barrier = threading.Barrier(times)
-
-    def attempt(_: int) -> bool:
-        barrier.wait()
-        try:
-            complete()
-        except MethodError:
-            return False
-        return True
-
-    with ThreadPoolExecutor(times) as pool:
-        return list(pool.map(attempt, range(times)))
-
-
 def test_two_concurrent_registration_completions_make_one_credential(
     h: ContractHarness,
 ) -> None:
     key = SoftAuthenticator(origin=ORIGIN, rp_id="localhost")
-    pending = h.service.begin_enrollment(h.user, "primary", "webauthn",
-                                         {"key_name": "Blue key"}, transaction="tx")
-    assert pending.ceremony is not None
-    form = {"credential": key.answer(pending.ceremony)}
-    outcomes = _at_once(lambda: h.service.complete_enrollment(h.user, "primary", form,
-                                                              transaction="tx"))
+    form = {"credential": key.answer(begin(h))}
+    outcomes = winners(4, lambda _: h.service.complete_enrollment(h.user, "primary", form,
+                                                                  transaction="tx"), MethodError)
     assert outcomes.count(True) == 1
     assert len(h.service.credentials(h.user)["primary"].keys) == 1
     # The same for one more key on /account.
@@ -251,8 +234,8 @@ def test_two_concurrent_registration_completions_make_one_credential(
     more = h.service.begin_add_key(h.user, "primary", {"key_name": "Spare"}, transaction="t2")
     assert more.ceremony is not None
     form = {"credential": spare.answer(more.ceremony)}
-    outcomes = _at_once(lambda: h.service.complete_add_key(h.user, "primary", form,
-                                                           transaction="t2"))
+    outcomes = winners(4, lambda _: h.service.complete_add_key(h.user, "primary", form,
+                                                               transaction="t2"), MethodError)
     assert outcomes.count(True) == 1
     assert [k.name for k in h.service.credentials(h.user)["primary"].keys] == [
         "Blue key", "Spare"]
