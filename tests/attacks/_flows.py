@@ -19,7 +19,7 @@ import pyotp
 from idp.oidc.clients import ClientConfig, hash_secret, new_secret
 from idp.users import User, method_user
 from tests.attacks._servers import Served
-from tests.oidc.helpers import PASSWORD, REDIRECT, form_with, pkce, query_of
+from tests.oidc.helpers import PASSWORD, REDIRECT, form_with, pkce_query, query_of
 
 _numbers = itertools.count(10_000_000)
 
@@ -78,11 +78,7 @@ class Journey:
 
 
 def begin(served: Served, http: httpx.Client, client: Client) -> Journey:
-    verifier, challenge = pkce()
-    query = {"response_type": "code", "client_id": client.client_id, "redirect_uri": REDIRECT,
-             "scope": "openid profile email offline_access", "state": secrets.token_hex(4),
-             "nonce": secrets.token_hex(4), "code_challenge": challenge,
-             "code_challenge_method": "S256"}
+    query, verifier = pkce_query(client.client_id, scope="openid profile email offline_access")
     response = http.get("/authorize?" + urlencode(query))
     assert response.status_code == 303, response.text[:300]
     return Journey(http, client, verifier, response.headers["location"])

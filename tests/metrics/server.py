@@ -30,7 +30,7 @@ from idp.users import method_user
 from tests.conftest import FAST_PASSWORDS, TEST_DATA_KEY
 from tests.live_server import free_port, live_server
 from tests.login.helpers import Authenticator, Outbox, form
-from tests.oidc.helpers import pkce, query_of
+from tests.oidc.helpers import pkce_query, query_of
 from tests.served import Served
 
 PASSWORD = "canary-Pa55word-7f3c9e"
@@ -245,11 +245,7 @@ def browser(server: Server, **transport: Any) -> httpx.Client:
 
 
 def start(server: Server, http: httpx.Client, **params: str) -> tuple[httpx.Response, str]:
-    verifier, challenge = pkce()
-    query = {"response_type": "code", "client_id": CLIENT, "redirect_uri": REDIRECT,
-             "scope": "openid profile email", "state": secrets.token_hex(4),
-             "nonce": secrets.token_hex(4), "code_challenge": challenge,
-             "code_challenge_method": "S256", **params}
+    query, verifier = pkce_query(CLIENT, redirect_uri=REDIRECT, **params)
     return http.get("/authorize?" + urlencode(query)), verifier
 
 

@@ -166,6 +166,14 @@ def authorize_query(client_id: str = "rp", **params: str) -> dict[str, str]:
             "nonce": "n-" + secrets.token_hex(4), **params}
 
 
+def pkce_query(client_id: str = "rp", **params: str) -> tuple[dict[str, str], str]:
+    """An authorization request (:func:`authorize_query`) with a fresh S256 PKCE challenge,
+    and the verifier."""
+    verifier, challenge = pkce()
+    return authorize_query(client_id, code_challenge=challenge, code_challenge_method="S256",
+                           **params), verifier
+
+
 def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
@@ -177,9 +185,7 @@ def authorize(env: Env, http: httpx.Client, **params: str) -> httpx.Response:
 def code_flow(env: Env, http: httpx.Client, client_id: str = "rp", **params: str
               ) -> tuple[dict[str, str], str]:
     """Authorize with PKCE and return (the redirect's query parameters, the verifier)."""
-    verifier, challenge = pkce()
-    query = authorize_query(client_id, code_challenge=challenge, code_challenge_method="S256",
-                            **params)
+    query, verifier = pkce_query(client_id, **params)
     response = authorize(env, http, **query)
     assert response.status_code == 303, response.text[:500]
     location = response.headers["location"]

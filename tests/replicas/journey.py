@@ -9,7 +9,6 @@ counted, so tests can report how often a person was asked to try again.
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from tests.oidc.helpers import form_with, pkce, query_of, unverified
+from tests.oidc.helpers import form_with, pkce_query, query_of, unverified
 from tests.replicas.deployment import BYE, PASSWORD, REDIRECT, Deployment, Person
 
 RETRIES = 8
@@ -82,11 +81,7 @@ class Browser:
 def authorize(browser: Browser, client_id: str = "rp", **extra: str
               ) -> tuple[httpx.Response, str]:
     """The client sends the person to /authorize; returns the answer and the PKCE verifier."""
-    verifier, challenge = pkce()
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
-              "scope": "openid profile email", "state": secrets.token_urlsafe(8),
-              "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
-              "code_challenge_method": "S256", **extra}
+    params, verifier = pkce_query(client_id, redirect_uri=REDIRECT, **extra)
     return browser.get("/authorize?" + urlencode(params)), verifier
 
 
