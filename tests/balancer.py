@@ -28,7 +28,7 @@ from typing import Self
 import httpx
 from starlette.types import Message, Receive, Scope, Send
 
-from tests.live_server import live_server
+from tests.live_server import Loopback, live_server
 from tests.redis_servers import free_port
 
 __all__ = ["Balancer", "Routed"]
@@ -46,7 +46,7 @@ class Routed:
     status: int
 
 
-class Balancer:
+class Balancer(Loopback):
     def __init__(self, backends: Sequence[str], *, timeout_s: float = 60.0) -> None:
         self.backends = list(backends)
         self.routed: list[Routed] = []
@@ -57,13 +57,6 @@ class Balancer:
         self._http: httpx.AsyncClient | None = None
         self._lock = threading.Lock()
         self._running = ExitStack()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
 
     @contextmanager
     def pinned(self, replica: int) -> Iterator[None]:

@@ -17,9 +17,22 @@ from starlette.types import ASGIApp
 
 from tests.redis_servers import free_port
 
-__all__ = ["free_port", "live_server"]
+__all__ = ["Loopback", "free_port", "live_server"]
 
 START_TIMEOUT_S = 10.0
+
+
+class Loopback:
+    """A server a test runs on 127.0.0.1 (``idp serve``, the balancer): its URLs."""
+
+    port: int
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
 
 
 @contextmanager

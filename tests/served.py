@@ -34,6 +34,7 @@ from typing import IO, Any, Self
 
 import httpx
 
+from tests.live_server import Loopback
 from tests.redis_servers import free_port
 
 __all__ = ["Served", "idp_command", "toml_text", "write_config"]
@@ -89,7 +90,7 @@ def write_config(path: Path, sections: Mapping[str, Mapping[str, Any]]) -> Path:
     return path
 
 
-class Served:
+class Served(Loopback):
     """One ``idp serve`` process (a uvicorn supervisor and its workers, or one worker)."""
 
     def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path, name: str,
@@ -133,13 +134,6 @@ class Served:
                 served.stop()
                 raise
         return served
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
 
     @property
     def pid(self) -> int:

@@ -28,6 +28,7 @@ import httpx
 from idp.services import Services
 from idp.settings import load_settings
 from tests.conftest import FAST_PASSWORDS, TEST_DATA_KEY
+from tests.live_server import Loopback
 from tests.oidc.helpers import Clock, Env, build_env_services
 from tests.redis_servers import free_port
 from tests.served import Served as Process
@@ -44,7 +45,7 @@ def address(n: int) -> str:
 
 
 @dataclass
-class Served:
+class Served(Loopback):
     """One running deployment (see the module docstring)."""
 
     directory: Path
@@ -58,10 +59,6 @@ class Served:
     env: Env | None = None
     _log_offset: int = 0
     last_refusal: httpx.Response | None = None  # for a failing test's message
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def log_path(self) -> Path:
