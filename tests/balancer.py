@@ -1,6 +1,7 @@
 """A load balancer on loopback, in front of ``idp serve`` replicas, as an ingress would be.
 
-A real HTTP proxy (uvicorn in a thread, forwarding with httpx from 127.0.0.1): each request
+A real HTTP proxy (uvicorn in a thread by :func:`tests.live_server.live_server`, forwarding
+with httpx from 127.0.0.1): each request
 goes to the next replica in turn (round robin), or to the one :meth:`Balancer.pinned` names;
 a replica that refuses connections is skipped, as a load balancer's health check would. It
 appends the address it was connected from to ``X-Forwarded-For`` and sets
@@ -17,18 +18,17 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Self
 
 import httpx
-import uvicorn
 from starlette.types import Message, Receive, Scope, Send
 
+from tests.live_server import Loopback, live_server
 from tests.redis_servers import free_port
 
 __all__ = ["Balancer", "Routed"]
@@ -46,7 +46,7 @@ class Routed:
     status: int
 
 
-class Balancer:
+class Balancer(Loopback):
     def __init__(self, backends: Sequence[str], *, timeout_s: float = 60.0) -> None:
         self.backends = list(backends)
         self.routed: list[Routed] = []
@@ -56,19 +56,7 @@ class Balancer:
         self._timeout_s = timeout_s
         self._http: httpx.AsyncClient | None = None
         self._lock = threading.Lock()
-        # proxy_headers=False: the balancer sees its clients' own addresses.
-        config = uvicorn.Config(self._app, host="127.0.0.1", port=self.port, log_level="warning",
-                                proxy_headers=False, server_header=False, lifespan="on",
-                                interface="asgi3", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
+        self._running = ExitStack()
 
     @contextmanager
     def pinned(self, replica: int) -> Iterator[None]:
@@ -163,17 +151,13 @@ class Balancer:
     # -- running -------------------------------------------------------------------------
 
     def start(self) -> Self:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the balancer did not start")
-            time.sleep(0.01)
+        # proxy_headers=False: the balancer sees its clients' own addresses.
+        self._running.enter_context(live_server(self._app, self.port, proxy_headers=False,
+                                                interface="asgi3", access_log=False))
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._running.close()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
+import httpx
 import pytest
 
 from idp.services import Services, build_services
 from idp.settings import Settings, load_settings
 from idp.store import Store
 from idp.store.sqlite import SqliteStore
+from tests.redis_servers import free_port
 
 # Cheap argon2 parameters keep the suite fast; production defaults are tested on their own.
 FAST_PASSWORDS = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
@@ -34,6 +37,15 @@ def make_settings(tmp_path: Path, **sections: dict[str, object]) -> Settings:
     return load_settings(empty, **base)
 
 
+def loopback_settings(tmp_path: Path, **sections: dict[str, object]) -> tuple[Settings, int]:
+    """:func:`make_settings` for an app served on a free loopback port whose issuer is that
+    very address (as in dev), and the port."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = {"issuer": f"http://127.0.0.1:{port}", **sections.pop("server", {})}
+    return make_settings(tmp_path, server=server, **sections), port
+
+
 @pytest.fixture(autouse=True)
 def _no_idp_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never inherit the developer's IDP_* variables."""
@@ -42,6 +54,13 @@ def _no_idp_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("IDP_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def agent() -> Iterator[httpx.Client]:
+    """A browser-like client: keeps cookies, follows no redirect by itself."""
+    with httpx.Client(timeout=10) as client:
+        yield client
 
 
 @pytest.fixture
@@ -57,8 +76,5 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
-    try:
+    with closing(build_services(settings)) as built:
         yield built
-    finally:
-        built.close()

@@ -10,6 +10,12 @@
 Each process runs in a session of its own (its workers too), in its own working directory,
 with no ``IDP_*`` variable of the test's environment. Leaving the block stops it: SIGTERM,
 then SIGKILL of the group if it has not exited in time.
+
+The one way the tests start ``idp serve`` (the attack, fault, metrics, demo and replica tests
+all come here); ``tests.live_server`` is the one way to run an app in-process.
+
+    Served.start(None, workers=None, args=["--dev"], workdir=tmp)   # idp serve --dev
+    Served.start(config, workers=2, ready=lambda s: len(s.worker_pids()) == 2)
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
 import httpx
 
+from tests.live_server import Loopback
 from tests.redis_servers import free_port
 
 __all__ = ["Served", "idp_command", "toml_text", "write_config"]
@@ -83,7 +90,7 @@ def write_config(path: Path, sections: Mapping[str, Mapping[str, Any]]) -> Path:
     return path
 
 
-class Served:
+class Served(Loopback):
     """One ``idp serve`` process (a uvicorn supervisor and its workers, or one worker)."""
 
     def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path, name: str,
@@ -92,38 +99,41 @@ class Served:
         self._log = log
 
     @classmethod
-    def start(cls, config: Path, *, workers: int = 2, port: int | None = None,
+    def start(cls, config: Path | None, *, workers: int | None = 2, port: int | None = None,
               name: str = "idp", env: Mapping[str, str] | None = None,
-              wait: bool = True) -> Served:
-        """Start ``idp serve --config CONFIG`` on 127.0.0.1; by default return once it is
-        ready (``/readyz`` answers 200)."""
+              wait: bool = True, workdir: Path | None = None, args: Sequence[str] = (),
+              ready_path: str = "/readyz", ready: Callable[[Served], bool] | None = None,
+              ready_timeout: float = READY_TIMEOUT_S) -> Served:
+        """Start ``idp serve [--config CONFIG] ARGS`` on 127.0.0.1 (``--workers`` unless
+        ``workers`` is None: the config's, or one process); by default return once it is
+        ready: ``ready_path`` answers 200 and ``ready(served)``, if given, is true.
+
+        The working directory is ``workdir`` (default: a fresh one beside the config); the
+        log (stdout and stderr) is its ``serve.log``. No ``IDP_*`` or ``PROMETHEUS_*``
+        variable of the test's environment reaches the process; ``env`` adds to it."""
         port = port or free_port()
-        workdir = config.parent / f"run-{name}-{port}"
+        if workdir is None:
+            assert config is not None, "a server without a config needs a working directory"
+            workdir = config.parent / f"run-{name}-{port}"
         workdir.mkdir(parents=True, exist_ok=True)
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "PROMETHEUS_"))}
         log_path = workdir / "serve.log"
         log = log_path.open("ab")
         process = subprocess.Popen(
-            [*idp_command(), "serve", "--config", str(config), "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(workers)],
+            [*idp_command(), "serve", *(["--config", str(config)] if config else []),
+             "--host", "127.0.0.1", "--port", str(port),
+             *(["--workers", str(workers)] if workers is not None else []), *args],
             cwd=workdir, env={**clean, **(env or {})}, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         served = cls(process, port, log_path, name, log)
         if wait:
             try:
-                served.wait_ready()
+                served.wait_ready(ready_timeout, path=ready_path, ready=ready)
             except BaseException:
                 served.stop()
                 raise
         return served
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
 
     @property
     def pid(self) -> int:
@@ -132,19 +142,39 @@ class Served:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S, *, path: str = "/readyz",
+                   ready: Callable[[Served], bool] | None = None) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
                 raise RuntimeError(f"idp serve {self.name} exited ({self.process.returncode}):\n"
                                    f"{self.log_tail()}")
             try:
-                if httpx.get(self.url("/readyz"), timeout=2).status_code == 200:
+                if httpx.get(self.url(path), timeout=2).status_code == 200 and (
+                    ready is None or ready(self)
+                ):
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         raise TimeoutError(f"idp serve {self.name} not ready in {timeout} s:\n{self.log_tail()}")
+
+    def worker_pids(self) -> list[int]:
+        """uvicorn's worker processes under the supervisor (not multiprocessing's resource
+        tracker, nor a worker that has exited); none when one process serves."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                if int(fields[1]) == self.pid and fields[0] not in ("Z", "X") and (
+                    b"spawn_main" in (entry / "cmdline").read_bytes()
+                ):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+        return sorted(pids)
 
     def terminate(self) -> None:
         """SIGTERM to the supervisor, as a container runtime sends it to PID 1."""

@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import secrets
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -94,14 +95,11 @@ def test_reset_2sv_clears_methods_and_forces_enrollment(
     assert printed is not None, result.stdout
     monkeypatch.chdir(tmp_path)  # the config's store path is relative
     settings = load_settings(idp.config)
-    services = build_services(settings)
-    try:
+    with closing(build_services(settings)) as services:
         user = services.accounts.require("seller@example.com")
         assert services.methods.reenrollment_gated(user.id)
         assert services.methods.pass_reenrollment_gate(
             method_user(user, "en"), printed.group(1)) == "enrollment_code"
-    finally:
-        services.close()
 
 
 def test_devices_list_and_revoke(
@@ -111,14 +109,11 @@ def test_devices_list_and_revoke(
     import_one(idp, tmp_path)
     monkeypatch.chdir(tmp_path)  # the config's store path is relative
     settings = load_settings(idp.config)
-    services = build_services(settings)
-    try:
+    with closing(build_services(settings)) as services:
         user = services.accounts.require("seller@example.com")
         for agent in ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, "
                       "like Gecko) Chrome/126.0.0.0 Safari/537.36",) * 4:
             services.devices.trust(user, user_agent=agent, ip="203.0.113.7")
-    finally:
-        services.close()
     listed = [json.loads(line) for line in
               idp("devices", "list", "seller@example.com", "--json").stdout.splitlines()]
     assert len(listed) == 4

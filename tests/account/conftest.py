@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,5 @@ def seller(site: Site) -> User:
 
 @pytest.fixture
 def desktop(site: Site) -> Iterator[HttpBrowser]:
-    opened = HttpBrowser(site)
-    try:
+    with closing(HttpBrowser(site)) as opened:
         yield opened
-    finally:
-        opened.close()

@@ -23,8 +23,8 @@ from idp.settings import Settings
 from idp.users import User, method_user
 from idp_totp import totp_at
 from tests.account.forms import Form, form_for
-from tests.conftest import make_settings
-from tests.live_server import free_port, live_server
+from tests.conftest import loopback_settings
+from tests.live_server import live_server
 
 # The seller of the seeds: an authenticator app as primary, SMS to a mobile as backup.
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits, as apps use for SHA-1
@@ -99,10 +99,7 @@ class Site:
 @contextmanager
 def serve(tmp_path: Path, **sections: dict[str, object]) -> Iterator[Site]:
     """The whole application on a free loopback port, its issuer that very address."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    server = {"issuer": f"http://127.0.0.1:{port}", **sections.pop("server", {})}
-    settings = make_settings(tmp_path, server=server, **sections)
+    settings, port = loopback_settings(tmp_path, **sections)
     services = build_services(settings)
     site = Site("", settings, services, tmp_path / "outbox.jsonl")
     services.audit.listeners.append(site.events.append)

@@ -3,6 +3,8 @@ recognisable, removable one by one or all at once, effective immediately."""
 
 from __future__ import annotations
 
+from contextlib import closing
+
 from idp.users import User
 from tests.account.forms import forms_for
 from tests.account.helpers import (
@@ -33,13 +35,10 @@ def test_two_browsers_are_listed_distinguishably(
     devices.trust(seller, user_agent=CHROME_WINDOWS, ip="203.0.113.7")
     devices.trust(seller, user_agent=CHROME_WINDOWS, ip="198.51.100.20")
     sign_in(desktop, seller)
-    english = HttpBrowser(site)
-    try:
+    with closing(HttpBrowser(site)) as english:
         english.http.cookies.set("nidan_lang", "en", domain="127.0.0.1", path="/")
         sign_in(english, seller)
         page = english.get("/account")
-    finally:
-        english.close()
     text = visible_text(page.text)
     assert "2 browsers don't require a code" in text
     names = browser_names(page.text)

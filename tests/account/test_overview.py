@@ -4,6 +4,7 @@ described but never revealed, in Japanese and English."""
 from __future__ import annotations
 
 import re
+from contextlib import closing
 
 from idp.users import User
 from idp.web.headers import SECURITY_HEADERS
@@ -77,15 +78,12 @@ def test_japanese_and_english(site: Site) -> None:
     create_seller(site, "en@example.com", locale="en", phone="+819033334444")
     pages = {}
     for email, language in (("ja@example.com", "en"), ("en@example.com", "ja")):
-        browser = HttpBrowser(site, language=language)
-        try:
+        with closing(HttpBrowser(site, language=language)) as browser:
             sign_in(browser, site.user(email))
             pages[email] = browser.get("/account")
             # The language switch outranks the person's setting (L1: chosen on this page).
             switched = browser.follow(browser.get(f"/lang?to={language}&next=/account"))
             pages[f"{email}+switch"] = switched
-        finally:
-            browser.close()
     ja, en = pages["ja@example.com"], pages["en@example.com"]
     assert ja.headers["content-language"] == "ja"
     assert '<html lang="ja">' in ja.text

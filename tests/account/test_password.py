@@ -4,6 +4,8 @@ person stays signed in here."""
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import httpx
 
 from idp.users import User
@@ -47,8 +49,7 @@ def test_the_form_tells_password_managers_what_is_what(
 def test_change_password(site: Site, seller: User, desktop: HttpBrowser) -> None:
     # covers C4
     accounts, devices = site.services.accounts, site.services.devices
-    other = HttpBrowser(site, user_agent=SAFARI_IPHONE)
-    try:
+    with closing(HttpBrowser(site, user_agent=SAFARI_IPHONE)) as other:
         sign_in(other, seller, trust=True)  # a browser that skips the code
         sign_in(desktop, seller)
         done = change(desktop, PASSWORD, NEW_PASSWORD)
@@ -73,8 +74,6 @@ def test_change_password(site: Site, seller: User, desktop: HttpBrowser) -> None
         assert refused.status_code == 400
         assert sign_in(desktop, seller, password=NEW_PASSWORD).url.path == "/account"
         assert accounts.check_password(site.user(), NEW_PASSWORD)
-    finally:
-        other.close()
 
 
 def test_refusals(site: Site, seller: User, desktop: HttpBrowser) -> None:

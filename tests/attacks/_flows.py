@@ -6,8 +6,6 @@ one test never collides with another's (S5: each step is accepted once per crede
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import itertools
 import secrets
 import time
@@ -21,7 +19,7 @@ import pyotp
 from idp.oidc.clients import ClientConfig, hash_secret, new_secret
 from idp.users import User, method_user
 from tests.attacks._servers import Served
-from tests.oidc.helpers import PASSWORD, REDIRECT, form_with, query_of
+from tests.oidc.helpers import PASSWORD, REDIRECT, form_with, pkce_query, query_of
 
 _numbers = itertools.count(10_000_000)
 
@@ -68,12 +66,6 @@ def make_client(served: Served, **overrides: Any) -> Client:
     return Client(client_id, secret)
 
 
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 @dataclass
 class Journey:
     """One browser's sign-in in progress: its client, the PKCE verifier, the code form."""
@@ -86,11 +78,7 @@ class Journey:
 
 
 def begin(served: Served, http: httpx.Client, client: Client) -> Journey:
-    verifier, challenge = pkce()
-    query = {"response_type": "code", "client_id": client.client_id, "redirect_uri": REDIRECT,
-             "scope": "openid profile email offline_access", "state": secrets.token_hex(4),
-             "nonce": secrets.token_hex(4), "code_challenge": challenge,
-             "code_challenge_method": "S256"}
+    query, verifier = pkce_query(client.client_id, scope="openid profile email offline_access")
     response = http.get("/authorize?" + urlencode(query))
     assert response.status_code == 303, response.text[:300]
     return Journey(http, client, verifier, response.headers["location"])

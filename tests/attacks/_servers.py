@@ -1,8 +1,9 @@
 """Real ``idp serve`` processes for the attack and fault tests: several uvicorn workers on one
 loopback port, on SQLite or Redis, and clients with distinct source addresses.
 
-``Served`` writes a config file, starts ``idp --config FILE serve --workers N`` in its own
-process group, waits for ``/readyz``, and reads the audit events every worker writes to
+``Served`` writes a config file, starts ``idp serve --config FILE --workers N`` in its own
+process group (through :class:`tests.served.Served`, the tests' one way to start it), waits
+for ``/readyz`` and for every worker, and reads the audit events every worker writes to
 stderr (one JSON line each), so a test counts what the *server* evaluated, not what the
 client saw. ``services`` is the same configuration built in the test process, sharing the
 store, for seeding people and clients and for reading state. ``kill_worker`` sends SIGKILL to
@@ -16,11 +17,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,31 +28,14 @@ import httpx
 from idp.services import Services
 from idp.settings import load_settings
 from tests.conftest import FAST_PASSWORDS, TEST_DATA_KEY
-from tests.live_server import free_port
+from tests.live_server import Loopback
 from tests.oidc.helpers import Clock, Env, build_env_services
+from tests.redis_servers import free_port
+from tests.served import Served as Process
+from tests.served import toml_text
 
-IDP = str(Path(sys.executable).parent / "idp")
 # Three workers import the whole app; on a loaded 2-core machine that takes a while.
 READY_TIMEOUT_S = 240.0
-STOP_TIMEOUT_S = 10.0
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value))
-
-
-def _toml(sections: dict[str, dict[str, Any]]) -> str:
-    lines: list[str] = []
-    for name, values in sections.items():
-        lines.append(f"[{name}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
-    return "\n".join(lines) + "\n"
 
 
 def address(n: int) -> str:
@@ -64,7 +45,7 @@ def address(n: int) -> str:
 
 
 @dataclass
-class Served:
+class Served(Loopback):
     """One running deployment (see the module docstring)."""
 
     directory: Path
@@ -73,19 +54,15 @@ class Served:
     workers: int = 2
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+    process: Process | None = None
     services: Services | None = None
     env: Env | None = None
     _log_offset: int = 0
     last_refusal: httpx.Response | None = None  # for a failing test's message
 
     @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
     def log_path(self) -> Path:
-        return self.directory / "server.log"
+        return self.directory / "serve.log"
 
     def config_path(self) -> Path:
         path = self.directory / "idp.toml"
@@ -105,7 +82,7 @@ class Served:
         }
         for name, values in self.sections.items():
             base[name] = {**base.get(name, {}), **values}
-        path.write_text(_toml(base))
+        path.write_text(toml_text(base))
         return path
 
     def start(self) -> Served:
@@ -120,49 +97,19 @@ class Served:
         return self
 
     def _spawn(self, config: Path) -> None:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [IDP, "--config", str(config), "serve"], stdout=log, stderr=log,
-            cwd=self.directory, env=environment, start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"idp serve exited: {self.log_tail()}")
-            try:
-                # One worker runs in the supervisor's own process (no children).
-                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200 and (
-                    self.workers == 1 or len(self.worker_pids()) >= self.workers
-                ):
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"idp serve not ready in {READY_TIMEOUT_S} s: {self.log_tail()}")
+        # One worker runs in the supervisor's own process (no children).
+        self.process = Process.start(
+            config, workers=self.workers, port=self.port, workdir=self.directory,
+            ready_timeout=READY_TIMEOUT_S,
+            ready=lambda process: self.workers == 1 or len(process.worker_pids()) >= self.workers)
 
     def log_tail(self, lines: int = 20) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return self.process.log_tail(lines) if self.process is not None else ""
 
     def worker_pids(self) -> list[int]:
         """The worker processes of the supervisor (children running the app)."""
         assert self.process is not None
-        pids: list[int] = []
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            listed = children.read_text().split()
-        except OSError:
-            return []
-        for raw in listed:
-            try:
-                cmdline = Path(f"/proc/{raw}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"resource_tracker" not in cmdline:
-                pids.append(int(raw))
-        return pids
+        return self.process.worker_pids()
 
     def kill_worker(self) -> int:
         """SIGKILL one worker (the supervisor starts a new one); returns its pid."""
@@ -171,24 +118,15 @@ class Served:
         return pid
 
     def stop(self) -> None:
-        process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(STOP_TIMEOUT_S)
+        if self.process is not None:
+            self.process.stop()
         self.process = None
 
     def kill_all(self) -> None:
         """SIGKILL the supervisor and every worker at once (a crash of the machine)."""
-        process = self.process
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(STOP_TIMEOUT_S)
+        if self.process is not None:
+            self.process.kill()
+            self.process.stop()
         self.process = None
 
     def restart(self) -> None:
@@ -242,8 +180,5 @@ class Served:
 @contextmanager
 def served(directory: Path, store_url: str, **options: Any) -> Iterator[Served]:
     directory.mkdir(parents=True, exist_ok=True)
-    running = Served(directory, store_url, **options)
-    try:
+    with closing(Served(directory, store_url, **options)) as running:
         yield running.start()
-    finally:
-        running.close()

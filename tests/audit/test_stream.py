@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from idp.audit import GENESIS, AuditLog, chain_hash, stream_event
 from idp.observability import Audit, request_context
@@ -19,6 +21,14 @@ def _event(n: int) -> dict[str, object]:
 
 def _fill(log: AuditLog, count: int) -> list[dict[str, object]]:
     return [log.append(_event(n)) for n in range(count)]
+
+
+def _edit(store: Store, seq: int, edit: Callable[[dict[str, Any]], object]) -> None:
+    """Change the stored event ``seq`` in place, as someone with access to the store could."""
+    key = f"audit:event:{seq:012d}"
+    event = json.loads(store.get(key) or b"")
+    edit(event)
+    store.set(key, json.dumps(event).encode())
 
 
 def test_events_are_numbered_and_chained(store: Store) -> None:
@@ -38,10 +48,7 @@ def test_events_are_numbered_and_chained(store: Store) -> None:
 def test_an_edited_event_is_named(store: Store) -> None:
     log = AuditLog(store)
     _fill(log, 5)
-    key = "audit:event:000000000003"
-    event = json.loads(store.get(key) or b"")
-    event["actor"] = "someone-else"
-    store.set(key, json.dumps(event).encode())
+    _edit(store, 3, lambda event: event.update(actor="someone-else"))
     checked, broken = log.verify()
     assert (checked, broken is not None and broken.seq) == (2, 3)
     assert broken is not None
@@ -51,11 +58,12 @@ def test_an_edited_event_is_named(store: Store) -> None:
 def test_an_edit_that_recomputes_the_hash_breaks_the_next_link(store: Store) -> None:
     log = AuditLog(store)
     _fill(log, 5)
-    key = "audit:event:000000000002"
-    event = json.loads(store.get(key) or b"")
-    event["result"] = "failure"
-    event["hash"] = chain_hash(event["prev"], event)
-    store.set(key, json.dumps(event).encode())
+
+    def recompute(event: dict[str, Any]) -> None:
+        event["result"] = "failure"
+        event["hash"] = chain_hash(event["prev"], event)
+
+    _edit(store, 2, recompute)
     _checked, broken = log.verify()
     assert broken is not None
     assert broken.seq == 3

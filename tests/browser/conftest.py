@@ -15,6 +15,7 @@ be a second, empty store the server never sees).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Final
 
@@ -173,12 +174,9 @@ def open_person(new_context: CreateContextCallback) -> Iterator[OpenPerson]:
 @pytest.fixture(scope="session")
 def japanese_font(browser: Browser) -> None:
     """Fails unless the browser can draw Japanese (screenshots are for people to review)."""
-    page = browser.new_page()
-    try:
+    with closing(browser.new_page()) as page:
         if not has_japanese_glyphs(page):
             pytest.fail(JAPANESE_FONT_MISSING, pytrace=False)
-    finally:
-        page.close()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -79,11 +79,10 @@ def serve_nidan(directory: Path, **sections: dict[str, Any]) -> Iterator[LiveNid
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     settings = _settings(directory, port, dict(sections))
-    services = build_services(settings)
-    try:
-        with live_server(create_app(settings, services), port=port) as base_url:
-            if base_url != settings.server.issuer:  # would break cookies and origin checks
-                raise RuntimeError(f"server at {base_url}, issuer {settings.server.issuer}")
-            yield LiveNidan(base_url=base_url, settings=settings, services=services)
-    finally:
-        services.close()
+    with (
+        closing(build_services(settings)) as services,
+        live_server(create_app(settings, services), port=port) as base_url,
+    ):
+        if base_url != settings.server.issuer:  # would break cookies and origin checks
+            raise RuntimeError(f"server at {base_url}, issuer {settings.server.issuer}")
+        yield LiveNidan(base_url=base_url, settings=settings, services=services)

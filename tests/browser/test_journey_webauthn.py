@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -71,13 +72,12 @@ def keyed_nidan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNidan]
                      "webauthn": {"rp_id": "localhost", "allowed_origins": [origin]}},
             enrollment={"primary": ALL_METHODS, "backup": ALL_METHODS},
         )
-    services = build_services(settings)
-    try:
-        # The server listens on 127.0.0.1; the browser reaches it as localhost.
-        with live_server(create_app(settings, services), port=port):
-            yield LiveNidan(base_url=origin, settings=settings, services=services)
-    finally:
-        services.close()
+    # The server listens on 127.0.0.1; the browser reaches it as localhost.
+    with (
+        closing(build_services(settings)) as services,
+        live_server(create_app(settings, services), port=port),
+    ):
+        yield LiveNidan(base_url=origin, settings=settings, services=services)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 import secrets
+from functools import partial
 
 import httpx
 from tests.conformance.checks import (
@@ -117,29 +118,14 @@ def _unsupported_scope_module(op: Op, browser: httpx.Client, mode: str, scope: s
     assert not {"address", "phone_number", "phone_number_verified"} & set(info), info
 
 
-def oidcc_scope_profile(op: Op, browser: httpx.Client, mode: str) -> None:
-    _scope_module(op, browser, mode, "openid profile")
-
-
-def oidcc_scope_email(op: Op, browser: httpx.Client, mode: str) -> None:
-    _scope_module(op, browser, mode, "openid email")
-
-
-def oidcc_scope_address(op: Op, browser: httpx.Client, mode: str) -> None:
-    _unsupported_scope_module(op, browser, mode, "openid address")
-
-
-def oidcc_scope_phone(op: Op, browser: httpx.Client, mode: str) -> None:
-    _unsupported_scope_module(op, browser, mode, "openid phone")
-
-
-def oidcc_scope_all(op: Op, browser: httpx.Client, mode: str) -> None:
-    _unsupported_scope_module(op, browser, mode, "openid email phone address profile")
-
-
-def oidcc_ensure_other_scope_order_succeeds(op: Op, browser: httpx.Client, mode: str) -> None:
-    """ReverseScopeOrderInAuthorizationEndpointRequest on the scope-email request."""
-    _scope_module(op, browser, mode, "email openid")
+# The scope modules: each one scope request, held claims checked or unsupported ones absent.
+oidcc_scope_profile = partial(_scope_module, scope="openid profile")
+oidcc_scope_email = partial(_scope_module, scope="openid email")
+oidcc_scope_address = partial(_unsupported_scope_module, scope="openid address")
+oidcc_scope_phone = partial(_unsupported_scope_module, scope="openid phone")
+oidcc_scope_all = partial(_unsupported_scope_module, scope="openid email phone address profile")
+# ReverseScopeOrderInAuthorizationEndpointRequest on the scope-email request.
+oidcc_ensure_other_scope_order_succeeds = partial(_scope_module, scope="email openid")
 
 
 # -- request parameters that must not cause an error ---------------------------------------

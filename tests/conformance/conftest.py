@@ -1,13 +1,12 @@
 """Fixtures of the certification plans' port: the provider under test with the suite's
-static clients (``op``) and a fresh browser (``agent``), per module, as the suite runs
-each module in a browser without the provider's cookies."""
+static clients (``op``) and a fresh browser (``agent``, from tests/conftest.py), per module,
+as the suite runs each module in a browser without the provider's cookies."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from tests.conformance.harness import Op, conformance_provider
 
@@ -17,9 +16,3 @@ def op(tmp_path: Path) -> Iterator[Op]:
     with conformance_provider(tmp_path) as provider:
         yield provider
 
-
-@pytest.fixture
-def agent() -> Iterator[httpx.Client]:
-    """A browser: keeps cookies, follows no redirect by itself."""
-    with httpx.Client(timeout=10) as client:
-        yield client

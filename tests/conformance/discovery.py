@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -94,9 +94,8 @@ def https_deployment(tmp_path: Path) -> Iterator[str]:
     base URL to fetch its documents from."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     settings = make_settings(tmp_path, server={"issuer": DEPLOYED_ISSUER})
-    services = build_env_services(settings, Clock())
-    try:
-        with live_server(create_app(settings, services)) as base:
-            yield base
-    finally:
-        services.close()
+    with (
+        closing(build_env_services(settings, Clock())) as services,
+        live_server(create_app(settings, services)) as base,
+    ):
+        yield base

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 from tests.conformance.harness import CALLBACK, Op, SuiteClient
+from tests.html_forms import page
 from tests.oidc.helpers import csrf_form, journey, query_of
 
 __all__ = ["FORM_POST", "QUERY", "Callback", "Flow", "authorization_request", "authorize",
@@ -76,41 +76,13 @@ def authorization_request(op: Op, mode: str, *, client: SuiteClient | None = Non
     return request
 
 
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict[str, Any]] = []
-        self.scripts: list[str] = []
-        self._in_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.forms.append({"action": values.get("action", ""),
-                               "method": values.get("method", "get").lower(),
-                               "enctype": values.get("enctype",
-                                                     "application/x-www-form-urlencoded"),
-                               "fields": {}})
-        elif tag == "input" and self.forms and "name" in values:
-            self.forms[-1]["fields"][values["name"]] = values.get("value", "")
-        elif tag == "script":
-            self._in_script = True
-            self.scripts.append("")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._in_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script:
-            self.scripts[-1] += data
-
-
 def parse_forms(html: str) -> tuple[list[dict[str, Any]], list[str]]:
     """The forms of a page (action, method, enctype, fields) and its inline scripts."""
-    parser = _Forms()
-    parser.feed(html)
-    return parser.forms, parser.scripts
+    found = page(html)
+    return [{"action": form.action, "method": form.method, "enctype": form.enctype,
+             "fields": {attrs["name"]: attrs.get("value") or ""
+                        for attrs in form.inputs if attrs.get("name") is not None}}
+            for form in found.forms], found.scripts
 
 
 def callback_of(response: httpx.Response, redirect_uri: str = CALLBACK) -> Callback | None:

@@ -9,32 +9,18 @@ See tests/conformance/PLANS.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
 import pytest
-from tests.conformance import basic_happy, basic_refusals, basic_session
 from tests.conformance.harness import Op
 from tests.conformance.rp import FORM_POST
 from tests.conformance.test_basic_op import MODULES as BASIC_MODULES
+from tests.conformance.test_basic_op import module_test
 
 PLAN = "oidcc-formpost-basic-certification-test-plan"
 MODULES = BASIC_MODULES  # the Basic plan's modules, each with response_mode=form_post
 
 
-
-def _module_test(module: str) -> Callable[[Op, httpx.Client, str], None]:
-    """The Basic plan's test of ``module`` (in basic_happy, basic_refusals or basic_session),
-    which takes the response mode."""
-    name = module.replace("-", "_")
-    found = [getattr(part, name) for part in (basic_happy, basic_refusals, basic_session)
-             if hasattr(part, name)]
-    assert len(found) == 1, f"{module}: {len(found)} tests"
-    test: Callable[[Op, httpx.Client, str], None] = found[0]
-    return test
-
-
 # Every module of the plan is its own test, under its own name (the id), with form_post.
 @pytest.mark.parametrize("module", MODULES)
 def test_module(module: str, op: Op, agent: httpx.Client) -> None:
-    _module_test(module)(op, agent, FORM_POST)
+    module_test(module)(op, agent, FORM_POST)

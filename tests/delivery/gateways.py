@@ -17,6 +17,7 @@ import re
 import threading
 import uuid
 from collections import deque
+from contextlib import closing
 from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,9 @@ from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
+import pytest
+
+from idp.delivery import SmsMessage, Transport, TransportError
 from idp.delivery.webhook import verify_webhook_signature
 
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -331,6 +335,15 @@ class WebhookReceiver(StandIn):
 CODE = "482913"
 NUMBER = "+819012345678"
 TEXT = f"Nidan: your sign-in code is {CODE}. Do not share it."
+SMS: Final = SmsMessage(to=NUMBER, text=TEXT, locale="ja")
+
+
+def refused(transport: Transport[Any], match: str | None = None, *,
+            message: SmsMessage = SMS) -> TransportError:
+    """The error ``transport`` raises sending ``message``; the transport is closed after."""
+    with closing(transport), pytest.raises(TransportError, match=match) as caught:
+        transport.send_sms(message)
+    return caught.value
 
 
 def assert_no_secrets(texts: list[str], *secrets: str) -> None:

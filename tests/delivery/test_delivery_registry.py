@@ -56,6 +56,22 @@ def hook(gateway: WebhookReceiver, **overrides: Any) -> dict[str, Any]:
             "backoff_s": 0.01, **overrides}
 
 
+def failover(primary: WebhookReceiver, backup: WebhookReceiver, *, retries: int,
+             channel: str = "sms", audit: Audit | None = None) -> Delivery:
+    """``channel`` through two webhook instances in turn: ``primary``, then ``backup``."""
+    channels: dict[str, list[str]] = {"sms": [], "voice": [], channel: ["primary", "backup"]}
+    return load_transports(settings(**channels, transports={
+        "primary": hook(primary, retries=retries), "backup": hook(backup)}), audit=audit)
+
+
+def audited() -> tuple[Audit, list[AuditEvent]]:
+    """An audit stream and the events it records."""
+    events: list[AuditEvent] = []
+    audit = Audit()
+    audit.listeners.append(events.append)
+    return audit, events
+
+
 def config_error(**values: Any) -> tuple[str, ...]:
     with pytest.raises(DeliveryConfigError) as caught:
         load_transports(settings(**values))
@@ -141,14 +157,9 @@ def test_a_5xx_fails_over_to_the_next_instance(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    events: list[AuditEvent] = []
-    audit = Audit()
-    audit.listeners.append(events.append)
+    audit, events = audited()
     webhook_gateway.script(*[Reply(500)] * 3)
-    delivery = load_transports(settings(
-        sms=["primary", "backup"], voice=[],
-        transports={"primary": hook(webhook_gateway, retries=2), "backup": hook(backup_webhook)},
-    ), audit=audit)
+    delivery = failover(webhook_gateway, backup_webhook, retries=2, audit=audit)
     receipt = delivery.send_sms(SMS)
     delivery.close()
 
@@ -168,10 +179,7 @@ def test_a_4xx_moves_on_without_retrying_the_same_instance(
     webhook_gateway: WebhookReceiver, backup_webhook: WebhookReceiver,
 ) -> None:
     webhook_gateway.script(Reply(400))
-    delivery = load_transports(settings(
-        sms=[], voice=["primary", "backup"],
-        transports={"primary": hook(webhook_gateway, retries=2), "backup": hook(backup_webhook)},
-    ))
+    delivery = failover(webhook_gateway, backup_webhook, retries=2, channel="voice")
     receipt = delivery.place_call(CALL)
     delivery.close()
     assert len(webhook_gateway.requests) == 1
@@ -200,15 +208,10 @@ def test_when_all_fail_the_error_lists_each_and_leaks_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    events: list[AuditEvent] = []
-    audit = Audit()
-    audit.listeners.append(events.append)
+    audit, events = audited()
     webhook_gateway.script(Reply(503), Reply(503))
     backup_webhook.script(Reply(422))
-    delivery = load_transports(settings(
-        sms=["primary", "backup"], voice=[],
-        transports={"primary": hook(webhook_gateway, retries=1), "backup": hook(backup_webhook)},
-    ), audit=audit)
+    delivery = failover(webhook_gateway, backup_webhook, retries=1, audit=audit)
     with pytest.raises(DeliveryError) as caught:
         delivery.send_sms(SMS)
     delivery.close()

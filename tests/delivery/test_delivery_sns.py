@@ -9,19 +9,19 @@ import pytest
 from tests.delivery.gateways import (
     HANG,
     NUMBER,
+    SMS,
     SNS_KEY_ID,
     SNS_REGION,
     SNS_SECRET,
     TEXT,
     SnsStandIn,
     assert_no_secrets,
+    refused,
     sns_error,
 )
 
-from idp.delivery import DeliveryConfigError, SmsMessage, TransportError
+from idp.delivery import DeliveryConfigError
 from idp.delivery.sns import SnsConfig, SnsTransport
-
-SMS = SmsMessage(to=NUMBER, text=TEXT, locale="ja")
 
 
 def sns(gateway: SnsStandIn, **overrides: Any) -> SnsTransport:
@@ -67,11 +67,8 @@ def test_invalid_parameter_is_final_and_not_quoted(
     sns_gateway.script(sns_error(400, "InvalidParameter",
                                  f"Invalid parameter: PhoneNumber Reason: {NUMBER} is not valid"))
     transport = sns(sns_gateway, retries=2)
-    with pytest.raises(TransportError) as caught:
-        transport.send_sms(SMS)
-    transport.close()
+    error = refused(transport)
     assert len(sns_gateway.requests) == 1
-    error = caught.value
     assert (error.status, error.provider_code, error.retryable) == (400, "InvalidParameter", False)
     assert str(error) == "sns-tokyo: SNS answered HTTP 400, error InvalidParameter"
     assert error.__cause__ is None
@@ -94,32 +91,26 @@ def test_throttling_and_server_faults_are_retried(
     assert receipt.provider_id == sns_gateway.published[0]["id"]
 
     sns_gateway.script(*[sns_error(status, code, "Rate exceeded", fault)] * 2)
-    with pytest.raises(TransportError) as caught:
-        transport.send_sms(SMS)
-    transport.close()
+    error = refused(transport)
     assert len(sns_gateway.requests) == 4  # botocore's own retries are off: ours only
-    assert (caught.value.status, caught.value.provider_code, caught.value.retryable) == (
+    assert (error.status, error.provider_code, error.retryable) == (
         status, code, True)
 
 
 def test_an_unknown_key_is_refused(sns_gateway: SnsStandIn) -> None:
     transport = sns(sns_gateway, access_key_id="AKIAWRONGWRONGWRONG1", retries=2)
-    with pytest.raises(TransportError) as caught:
-        transport.send_sms(SMS)
-    transport.close()
+    error = refused(transport)
     assert len(sns_gateway.requests) == 1
-    assert (caught.value.status, caught.value.provider_code, caught.value.retryable) == (
+    assert (error.status, error.provider_code, error.retryable) == (
         403, "InvalidClientTokenId", False)
-    assert_no_secrets([str(caught.value)], SNS_SECRET)
+    assert_no_secrets([str(error)], SNS_SECRET)
 
 
 def test_a_hanging_endpoint_times_out(sns_gateway: SnsStandIn) -> None:
     sns_gateway.script(HANG)
     transport = sns(sns_gateway, timeout_s=0.2, retries=0)
-    with pytest.raises(TransportError, match="timed out") as caught:
-        transport.send_sms(SMS)
-    transport.close()
-    assert caught.value.retryable is True
+    error = refused(transport, "timed out")
+    assert error.retryable is True
     assert len(sns_gateway.requests) == 1
 
 

@@ -9,6 +9,7 @@ import pytest
 from tests.delivery.gateways import (
     HANG,
     NUMBER,
+    SMS,
     TEXT,
     TWILIO_FROM,
     TWILIO_SERVICE,
@@ -16,13 +17,13 @@ from tests.delivery.gateways import (
     TWILIO_TOKEN,
     TwilioStandIn,
     assert_no_secrets,
+    refused,
     twilio_error,
 )
 
-from idp.delivery import SmsMessage, TransportError, VoiceCall
+from idp.delivery import TransportError, VoiceCall
 from idp.delivery.twilio import TwilioConfig, TwilioTransport, build_twiml
 
-SMS = SmsMessage(to=NUMBER, text=TEXT, locale="ja")
 MESSAGES = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
 CALLS = f"/2010-04-01/Accounts/{TWILIO_SID}/Calls.json"
 
@@ -109,11 +110,8 @@ def test_a_refused_number_is_final_and_not_quoted(
 ) -> None:
     getattr(twilio_gateway, bad).add(NUMBER)
     transport = twilio(twilio_gateway, retries=2)
-    with pytest.raises(TransportError) as caught:
-        transport.send_sms(SMS)
-    transport.close()
+    error = refused(transport)
     assert len(twilio_gateway.requests) == 1  # no retry
-    error = caught.value
     assert (error.status, error.provider_code, error.retryable) == (400, code, False)
     assert str(error) == (f"twilio-jp: Twilio answered HTTP 400, error {code} "
                           f"(https://www.twilio.com/docs/errors/{code})")
@@ -122,13 +120,11 @@ def test_a_refused_number_is_final_and_not_quoted(
 
 def test_wrong_credentials_are_final_and_not_quoted(twilio_gateway: TwilioStandIn) -> None:
     transport = twilio(twilio_gateway, auth_token="wrong-token-0123456789abcdef", retries=2)
-    with pytest.raises(TransportError) as caught:
-        transport.send_sms(SMS)
-    transport.close()
+    error = refused(transport)
     assert len(twilio_gateway.requests) == 1
-    assert (caught.value.status, caught.value.provider_code) == (401, "20003")
-    assert caught.value.retryable is False
-    assert_no_secrets([str(caught.value)], "wrong-token-0123456789abcdef", TWILIO_TOKEN)
+    assert (error.status, error.provider_code) == (401, "20003")
+    assert error.retryable is False
+    assert_no_secrets([str(error)], "wrong-token-0123456789abcdef", TWILIO_TOKEN)
 
 
 def test_429_and_5xx_are_retried(twilio_gateway: TwilioStandIn) -> None:
@@ -155,11 +151,9 @@ def test_retries_are_bounded(twilio_gateway: TwilioStandIn) -> None:
 def test_a_hanging_api_times_out(twilio_gateway: TwilioStandIn) -> None:
     twilio_gateway.script(HANG, HANG)
     transport = twilio(twilio_gateway, timeout_s=0.2, retries=1)
-    with pytest.raises(TransportError, match="timed out") as caught:
-        transport.send_sms(SMS)
-    transport.close()
+    error = refused(transport, "timed out")
     assert len(twilio_gateway.requests) == 2
-    assert caught.value.retryable is True
+    assert error.retryable is True
 
 
 def test_config_needs_a_sender_and_a_real_account_sid() -> None:

@@ -15,22 +15,22 @@ from pydantic import ValidationError
 from tests.delivery.gateways import (
     HANG,
     NUMBER,
+    SMS,
     TEXT,
     WEBHOOK_SECRET,
     Reply,
     WebhookReceiver,
     assert_no_secrets,
+    refused,
 )
 
-from idp.delivery import Capability, SmsMessage, TransportError, VoiceCall
+from idp.delivery import Capability, VoiceCall
 from idp.delivery.webhook import (
     WebhookConfig,
     WebhookTransport,
     sign_webhook,
     verify_webhook_signature,
 )
-
-SMS = SmsMessage(to=NUMBER, text=TEXT, locale="ja")
 
 
 def webhook(url: str, **overrides: Any) -> WebhookTransport:
@@ -69,12 +69,10 @@ def test_a_sender_with_another_secret_is_refused_without_retry(
 ) -> None:
     transport = webhook(webhook_gateway.url, secret="another-secret-0123456789abcdef01234",
                         retries=2)
-    with pytest.raises(TransportError) as caught:
-        transport.send_sms(SMS)
-    transport.close()
+    error = refused(transport)
     assert webhook_gateway.verdicts == [False]
-    assert (caught.value.status, caught.value.retryable) == (401, False)
-    assert str(caught.value) == "gateway: gateway answered HTTP 401"
+    assert (error.status, error.retryable) == (401, False)
+    assert str(error) == "gateway: gateway answered HTTP 401"
 
 
 def test_5xx_and_429_are_retried_with_the_same_idempotency_key(
@@ -94,22 +92,18 @@ def test_5xx_and_429_are_retried_with_the_same_idempotency_key(
 def test_retries_stop_after_the_configured_count(webhook_gateway: WebhookReceiver) -> None:
     webhook_gateway.script(*[Reply(502)] * 5)
     transport = webhook(webhook_gateway.url, retries=2)
-    with pytest.raises(TransportError) as caught:
-        transport.send_sms(SMS)
-    transport.close()
+    error = refused(transport)
     assert len(webhook_gateway.requests) == 3
-    assert (caught.value.status, caught.value.retryable) == (502, True)
+    assert (error.status, error.retryable) == (502, True)
 
 
 @pytest.mark.parametrize("status", [400, 404, 422, 301])
 def test_other_non_2xx_fail_at_once(webhook_gateway: WebhookReceiver, status: int) -> None:
     webhook_gateway.script(Reply(status, headers=(("Location", "/elsewhere"),)))
     transport = webhook(webhook_gateway.url, retries=2)
-    with pytest.raises(TransportError) as caught:
-        transport.send_sms(SMS)
-    transport.close()
+    error = refused(transport)
     assert len(webhook_gateway.requests) == 1
-    assert (caught.value.status, caught.value.retryable) == (status, False)
+    assert (error.status, error.retryable) == (status, False)
 
 
 def test_a_hanging_gateway_times_out_then_the_retry_succeeds(
@@ -129,11 +123,9 @@ def test_a_timeout_without_retries_is_a_retryable_failure(
 ) -> None:
     webhook_gateway.script(HANG)
     transport = webhook(webhook_gateway.url, timeout_s=0.3, retries=0)
-    with pytest.raises(TransportError, match=r"^gateway: timed out \(ReadTimeout\)$") as caught:
-        transport.send_sms(SMS)
-    transport.close()
-    assert caught.value.retryable is True
-    assert_no_secrets([str(caught.value), *caplog.messages], WEBHOOK_SECRET)
+    error = refused(transport, r"^gateway: timed out \(ReadTimeout\)$")
+    assert error.retryable is True
+    assert_no_secrets([str(error), *caplog.messages], WEBHOOK_SECRET)
 
 
 def test_no_connection_names_neither_url_nor_secret(caplog: pytest.LogCaptureFixture) -> None:
@@ -143,11 +135,9 @@ def test_no_connection_names_neither_url_nor_secret(caplog: pytest.LogCaptureFix
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/hook?token=url-secret-42"
     transport = webhook(url, retries=1)
-    with pytest.raises(TransportError, match="no connection") as caught:
-        transport.send_sms(SMS)
-    transport.close()
-    assert caught.value.retryable is True
-    assert_no_secrets([str(caught.value), *caplog.messages], "url-secret-42", url)
+    error = refused(transport, "no connection")
+    assert error.retryable is True
+    assert_no_secrets([str(error), *caplog.messages], "url-secret-42", url)
 
 
 def test_verify_webhook_signature() -> None:

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -107,7 +108,7 @@ def test_a_callback_not_started_in_this_browser_is_refused(
         forged = browser.get("/demo/callback?code=stolen&state=guessed")
         no_token = browser.post("/demo/login")
         page = browser.get("/demo")
-        unregistered = browser.post("/demo/login", data=form(page.text, "/demo/login").fields)
+        unregistered = browser.post("/demo/login", data=form(page.text, "/demo/login").hidden)
     assert forged.status_code == 400
     assert "doesn't belong to a sign-in started in this browser" in forged.text
     assert no_token.status_code == 403  # CSRF: the form's token is missing
@@ -123,14 +124,13 @@ def test_a_callback_is_taken_once_and_only_in_its_own_browser(
     port = free_port()
     settings = make_settings(tmp_path, server={"issuer": f"http://127.0.0.1:{port}",
                                                "dev": True})
-    services = build_services(settings)
-    try:
+    with closing(build_services(settings)) as services:
         assert register_demo_client(services) is None  # what `idp serve --dev` does
         with live_server(create_app(settings, services), port=port) as base, httpx.Client(
             base_url=base, headers={"Accept-Language": "en"}
         ) as browser, httpx.Client(base_url=base, headers={"Accept-Language": "en"}) as other:
             page = browser.get("/demo")
-            started = browser.post("/demo/login", data=form(page.text, "/demo/login").fields)
+            started = browser.post("/demo/login", data=form(page.text, "/demo/login").hidden)
             assert started.status_code == 303
             state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
             # The provider answers with an error (say the person refused): the same state,
@@ -144,11 +144,9 @@ def test_a_callback_is_taken_once_and_only_in_its_own_browser(
             assert "doesn't belong to a sign-in started in this browser" in spent.text
             # A fresh sign-in's error, in its own browser, is shown as the provider's error.
             page = browser.get("/demo")
-            started = browser.post("/demo/login", data=form(page.text, "/demo/login").fields)
+            started = browser.post("/demo/login", data=form(page.text, "/demo/login").hidden)
             state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
             refused = browser.get("/demo/callback?" + urlencode(
                 {"error": "access_denied<script>", "state": state, "iss": base}))
             assert refused.status_code == 400
             assert "answered with an error: access_deniedscript" in refused.text
-    finally:
-        services.close()

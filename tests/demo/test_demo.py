@@ -6,17 +6,13 @@ file ``var/outbox.jsonl``. Then a step-up with a code, then RP-initiated logout.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,8 +21,9 @@ from idp.devmode import DEMO_EMAIL, DEMO_PASSWORD
 from tests.conftest import make_settings
 from tests.live_server import free_port, live_server
 from tests.login.helpers import MOBILE, MOBILE_E164, Authenticator, Outbox, form, secret_on_page
+from tests.oidc.helpers import query_of
+from tests.served import Served
 
-IDP = str(Path(sys.executable).parent / "idp")
 ACR_2SV = "urn:nidan:acr:2sv"
 
 
@@ -45,35 +42,9 @@ class DevServer:
 def dev_server(directory: Path) -> Iterator[DevServer]:
     """``idp serve --dev`` on a free loopback port, with ``directory`` as its working
     directory (its var/, its SQLite, its outbox), until the block ends."""
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    log = directory / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(  # the server this test owns; stopped below by its handle
-            [IDP, "serve", "--dev", "--port", str(port)], cwd=directory, env=environment,
-            stdout=output, stderr=subprocess.STDOUT)
-    server = DevServer(f"http://127.0.0.1:{port}", directory, log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"idp serve --dev exited:\n{log.read_text()}")
-            try:
-                if httpx.get(server.base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"idp serve --dev did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with Served.start(None, workers=None, args=["--dev"], workdir=directory,
+                      ready_path="/healthz", ready_timeout=60) as process:
+        yield DevServer(process.base, directory, process.log_path)
 
 
 def follow(http: httpx.Client, response: httpx.Response) -> httpx.Response:
@@ -88,15 +59,11 @@ def follow(http: httpx.Client, response: httpx.Response) -> httpx.Response:
 def submit(http: httpx.Client, page: httpx.Response, action: str,
            **values: str) -> httpx.Response:
     found = form(page.text, action)
-    return follow(http, http.post(action, data={**found.fields, **values}))
+    return follow(http, http.post(action, data={**found.hidden, **values}))
 
 
 def path_of(response: httpx.Response) -> str:
     return urlsplit(str(response.url)).path
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 def claims_on(html: str, heading: str) -> dict[str, str]:
@@ -111,7 +78,7 @@ def start_sign_in(http: httpx.Client, server: DevServer, page: httpx.Response, *
                   ) -> tuple[dict[str, str], httpx.Response]:
     """Press a sign-in button of the demo page: the authorization request it makes (its
     parameters) and where the provider sends the browser."""
-    started = http.post("/demo/login", data={**form(page.text, "/demo/login").fields,
+    started = http.post("/demo/login", data={**form(page.text, "/demo/login").hidden,
                                              **values})
     assert started.status_code == 303
     location = started.headers["location"]
@@ -121,7 +88,7 @@ def start_sign_in(http: httpx.Client, server: DevServer, page: httpx.Response, *
 
 def sign_out(http: httpx.Client, server: DevServer, page: httpx.Response) -> httpx.Response:
     """Press "Sign out": RP-initiated logout with id_token_hint, back to /demo."""
-    out = http.post("/demo/logout", data=form(page.text, "/demo/logout").fields)
+    out = http.post("/demo/logout", data=form(page.text, "/demo/logout").hidden)
     assert out.status_code == 303
     assert out.headers["location"].startswith(server.base + "/logout?")
     logout = query_of(out.headers["location"])

@@ -1,5 +1,6 @@
 """Fixtures of the interop tests: the Node relying party (installed once per run from the
-pinned ``node/package-lock.json``), a live provider on loopback, and a browser-like client."""
+pinned ``node/package-lock.json``) and a live provider on loopback (the browser-like
+``agent`` comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from tests.interop.node_rp import NODE_DIR, NodeRp
 from tests.oidc.helpers import Env, provider_env
@@ -64,9 +64,3 @@ def env(tmp_path: Path) -> Iterator[Env]:
     with provider_env(tmp_path) as running:
         yield running
 
-
-@pytest.fixture
-def agent() -> Iterator[httpx.Client]:
-    """The person's browser: keeps cookies, follows no redirect by itself."""
-    with httpx.Client(timeout=10) as client:
-        yield client

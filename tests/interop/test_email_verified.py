@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,12 +29,11 @@ def mailing_provider(tmp_path: Path) -> Iterator[Env]:
     port, clock = free_port(), Clock()
     settings = make_settings(tmp_path, server={"issuer": f"http://127.0.0.1:{port}"},
                              notifications={"email": ["outbox"], "poll_s": 0.05})
-    services = build_env_services(settings, clock)
-    try:
-        with live_server(create_app(settings, services), port=port) as base:
-            yield Env(base=base, settings=settings, services=services, clock=clock)
-    finally:
-        services.close()
+    with (
+        closing(build_env_services(settings, clock)) as services,
+        live_server(create_app(settings, services), port=port) as base,
+    ):
+        yield Env(base=base, settings=settings, services=services, clock=clock)
 
 
 def _verification_link(outbox: Path, to: str, timeout_s: float = 10.0) -> str:

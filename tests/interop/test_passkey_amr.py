@@ -12,6 +12,7 @@ import html
 import json
 import re
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -53,12 +54,11 @@ def keyed_env(tmp_path: Path) -> Iterator[tuple[Env, str]]:
         enrollment={"primary": methods, "backup": methods},
     )
     clock = Clock()
-    services = build_env_services(settings, clock)
-    try:
-        with live_server(create_app(settings, services), port=port) as base:
-            yield Env(base=base, settings=settings, services=services, clock=clock), origin
-    finally:
-        services.close()
+    with (
+        closing(build_env_services(settings, clock)) as services,
+        live_server(create_app(settings, services), port=port) as base,
+    ):
+        yield Env(base=base, settings=settings, services=services, clock=clock), origin
 
 
 def _person(env: Env, key: SoftAuthenticator) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 @pytest.fixture
 def visitor(site: Site) -> Iterator[HttpBrowser]:
-    opened = site.browser()
-    try:
+    with closing(site.browser()) as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture

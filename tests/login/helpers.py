@@ -8,8 +8,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,69 +29,25 @@ from idp.services import Services, build_services
 from idp.settings import Settings
 from idp.users import User
 from idp.web.csrf import Csrf
-from tests.conftest import make_settings
-from tests.live_server import free_port, live_server
+from tests.conftest import loopback_settings
+from tests.html_forms import Form, form_for
+from tests.live_server import live_server
+from tests.methods.helpers import VOICE_WORDS
 
 PASSWORD = "correct horse battery staple"
 MOBILE = "090-1234-5678"
 MOBILE_E164 = "+819012345678"
 OTHER_MOBILE = "080-2222-3333"
 OTHER_MOBILE_E164 = "+818022223333"
-VOICE_WORDS = {
-    word: str(digit)
-    for words in (
-        ("ゼロ", "いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう"),
-        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
-    )
-    for digit, word in enumerate(words)
-}
 
 
 # -- reading pages ------------------------------------------------------------------------------
 
 
-@dataclass
-class Form:
-    action: str
-    method: str
-    fields: dict[str, str] = field(default_factory=dict)
-    inputs: list[dict[str, str | None]] = field(default_factory=list)
-    buttons: list[dict[str, str | None]] = field(default_factory=list)
-
-
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[Form] = []
-        self._current: Form | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "form":
-            self._current = Form(str(values.get("action")), str(values.get("method")))
-            self.forms.append(self._current)
-        elif self._current is not None and tag == "input":
-            self._current.inputs.append(values)
-            if values.get("type") == "hidden" and values.get("name"):
-                self._current.fields[str(values["name"])] = str(values.get("value") or "")
-        elif self._current is not None and tag == "button":
-            self._current.buttons.append(values)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._current = None
-
-
-def forms(html: str) -> list[Form]:
-    parser = _Forms()
-    parser.feed(html)
-    return parser.forms
-
-
 def form(html: str, action: str) -> Form:
-    found = [f for f in forms(html) if f.action == action]
-    assert len(found) == 1, f"expected one form posting to {action}, found {len(found)}"
-    return found[0]
+    """The one form that posts to ``action`` (its ``hidden`` fields are what the pages carry
+    from step to step)."""
+    return form_for(html, action)
 
 
 def secret_on_page(html: str) -> str:
@@ -220,9 +175,7 @@ async def _test_whoami(request: Request[LoginState]) -> Response:
 @contextmanager
 def serve(tmp_path: Path, **sections: dict[str, object]) -> Iterator[Site]:
     """The whole application on a free loopback port, with two test-only routes."""
-    port = free_port()
-    server = {"issuer": f"http://127.0.0.1:{port}", **sections.pop("server", {})}
-    settings = make_settings(tmp_path, server=server, **sections)
+    settings, port = loopback_settings(tmp_path, **sections)
     services = build_services(settings)
     events: list[AuditEvent] = []
     services.audit.listeners.append(events.append)
@@ -267,7 +220,7 @@ class HttpBrowser:
         """Fill the form of the current page that posts to ``action`` and send it."""
         assert self.page is not None, "no page yet"
         found = form(self.page.text, action)
-        data = {**found.fields, **values}
+        data = {**found.hidden, **values}
         response = self.http.post(action, data=data)
         return self.follow(response) if follow else response
 

@@ -36,7 +36,7 @@ def test_step_urls_cannot_be_skipped(site: Site, visitor: HttpBrowser, person: E
         response = visitor.get(path)
         assert (response.status_code, response.headers["location"]) == (303, "/login"), path
     page = visitor.go("/login")
-    tx_id = form(page.text, "/login").fields["tx"]
+    tx_id = form(page.text, "/login").hidden["tx"]
     assert person.app is not None
     for action, purpose, data in (
         ("/login/code", "login-code", {"code": person.app.code(), "trust": "1"}),
@@ -63,7 +63,7 @@ def test_a_finished_transaction_cannot_be_replayed(site: Site, visitor: HttpBrow
     page = at_code_step(visitor, person)
     cookie = visitor.http.cookies.get("nidan_login")
     assert cookie
-    fields = form(page.text, "/login/code").fields
+    fields = form(page.text, "/login/code").hidden
     assert person.app is not None
     done = visitor.submit("/login/code", follow=False, code=person.app.code())
     assert done.status_code == 303
@@ -96,7 +96,7 @@ def test_cookies_swapped_between_two_browsers_move_nothing(site: Site,
         assert tx_a
         assert tx_b
         assert tx_a != tx_b
-        fields_a = form(page_a.text, "/login/code").fields
+        fields_a = form(page_a.text, "/login/code").hidden
         # HttpBrowser A's form with browser B's transaction cookie: another transaction.
         first.http.cookies.set("nidan_login", tx_b)
         assert person.app is not None
@@ -130,7 +130,7 @@ def test_trust_is_never_given_without_a_right_code(site: Site, visitor: HttpBrow
     assert visitor.trust_cookies() == {}
     # The "continue" of the enrollment's end, posted at the code step: sent back.
     page = visitor.go("/login/code")
-    fields = {**form(page.text, "/login/code").fields, "csrf_token": visitor.csrf("login-codes")}
+    fields = {**form(page.text, "/login/code").hidden, "csrf_token": visitor.csrf("login-codes")}
     response = visitor.http.post("/login/enroll/codes", data={**fields, "trust": "1"})
     assert (response.status_code, response.headers["location"]) == (303, "/login/code")
     assert visitor.trust_cookies() == {}
@@ -159,7 +159,7 @@ def test_a_reset_of_two_step_verification_mid_journey_ends_it(site: Site, visito
     # covers C3, E1
     at_code_step(visitor, person)
     page = visitor.go("/login/code", use="backup")
-    fields = form(page.text, "/login/code").fields
+    fields = form(page.text, "/login/code").hidden
     code = site.outbox.code(MOBILE_E164)
     done = reset_two_step(site.services, person.user, actor="cli")  # `idp users reset-2sv`
     response = visitor.http.post("/login/code", data={**fields, "code": code})

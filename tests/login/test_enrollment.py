@@ -32,6 +32,14 @@ def app_as_primary(browser: HttpBrowser) -> Authenticator:
     return app
 
 
+def to_sms_backup(site: Site, browser: HttpBrowser, email: str) -> None:
+    """A new person at the backup step, with the app as primary, choosing SMS."""
+    create_user(site.services, email)
+    to_enrollment(browser, email)
+    app_as_primary(browser)
+    browser.submit("/login/enroll", method="sms")
+
+
 def test_the_app_cannot_be_both_primary_and_backup(site: Site, visitor: HttpBrowser) -> None:
     # covers E3
     create_user(site.services, "app@example.com")
@@ -45,7 +53,7 @@ def test_the_app_cannot_be_both_primary_and_backup(site: Site, visitor: HttpBrow
     why = elements(page.text, "p", id="method-totp-why")[0].text
     assert "can't be both your main and your backup" in why
     response = visitor.http.post("/login/enroll", data={
-        **form(page.text, "/login/enroll").fields, "method": "totp"})
+        **form(page.text, "/login/enroll").hidden, "method": "totp"})
     assert response.status_code == 400
     assert "can't be both your main and your backup" in visible_text(response.text)
 
@@ -72,10 +80,7 @@ def test_the_same_number_twice_is_refused_however_it_is_written(site: Site,
 def test_an_050_number_cannot_receive_sms_and_is_offered_a_call(site: Site,
                                                                 visitor: HttpBrowser) -> None:
     # covers E5, S2
-    create_user(site.services, "ip-phone@example.com")
-    to_enrollment(visitor, "ip-phone@example.com")
-    app_as_primary(visitor)
-    visitor.submit("/login/enroll", method="sms")
+    to_sms_backup(site, visitor, "ip-phone@example.com")
     refused = visitor.submit("/login/enroll/details", phone="050-1234-5678")
     assert refused.status_code == 400
     text = visible_text(refused.text)
@@ -120,15 +125,12 @@ def test_choose_another_method_and_resend_during_setup(site: Site, visitor: Http
 def test_the_recovery_codes_download_only_while_they_are_shown(site: Site,
                                                                visitor: HttpBrowser) -> None:
     # covers E7
-    create_user(site.services, "codes@example.com")
-    to_enrollment(visitor, "codes@example.com")
-    app_as_primary(visitor)
-    visitor.submit("/login/enroll", method="sms")
+    to_sms_backup(site, visitor, "codes@example.com")
     visitor.submit("/login/enroll/details", phone=MOBILE)
     page = visitor.submit("/login/enroll/verify", code=site.outbox.code(MOBILE_E164))
     codes = recovery_codes_on_page(page.text)
     download = form(page.text, "/login/enroll/codes/download")
-    response = visitor.http.post("/login/enroll/codes/download", data=download.fields)
+    response = visitor.http.post("/login/enroll/codes/download", data=download.hidden)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert response.headers["content-disposition"] == (
@@ -140,7 +142,7 @@ def test_the_recovery_codes_download_only_while_they_are_shown(site: Site,
     assert len(printed) == 1
     done = visitor.submit("/login/enroll/codes", follow=False)
     assert done.status_code == 303
-    again = visitor.http.post("/login/enroll/codes/download", data=download.fields)
+    again = visitor.http.post("/login/enroll/codes/download", data=download.hidden)
     assert again.status_code == 400
     assert not any(code in again.text for code in codes)
 

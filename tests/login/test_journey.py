@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import closing
 
 from idp.login import ACR_2SV
 from tests.login.helpers import (
@@ -163,16 +164,12 @@ def test_signing_in_again_moments_later_explains_the_cooldown(site: Site) -> Non
     user = create_user(site.services, "again@example.com")
     enroll(site.services, site.outbox, user, primary=("sms", MOBILE),
            backup=("voice", OTHER_MOBILE))
-    first_browser = site.browser()
-    try:
+    with closing(site.browser()) as first_browser:
         sign_in_password(first_browser, "again@example.com")
         code = site.outbox.code(MOBILE_E164)
         assert first_browser.submit("/login/code", follow=False, code=code).status_code == 303
-    finally:
-        first_browser.close()
     sent = site.outbox.count(MOBILE_E164)
-    second_browser = site.browser()
-    try:
+    with closing(site.browser()) as second_browser:
         sign_in_password(second_browser, "again@example.com")
         page = second_browser.page
         assert page is not None
@@ -183,8 +180,6 @@ def test_signing_in_again_moments_later_explains_the_cooldown(site: Site) -> Non
         cooldown = one(page.text, "p", class_="cooldown")
         assert re.search(r"0:[0-3]\d", cooldown.text)
         assert site.outbox.count(MOBILE_E164) == sent
-    finally:
-        second_browser.close()
 
 
 def test_a_voice_backup_reads_the_code_in_the_persons_language(site: Site) -> None:
@@ -194,8 +189,7 @@ def test_a_voice_backup_reads_the_code_in_the_persons_language(site: Site) -> No
     user = create_user(site.services, "voice@example.com", locale="ja")
     enroll(site.services, site.outbox, user, primary=("sms", MOBILE),
            backup=("voice", OTHER_MOBILE))
-    browser = site.browser(language="ja")
-    try:
+    with closing(site.browser(language="ja")) as browser:
         sign_in_password(browser, "voice@example.com")
         page = browser.go("/login/code", use="backup")
         assert "コードを入力" in visible_text(page.text)
@@ -209,8 +203,6 @@ def test_a_voice_backup_reads_the_code_in_the_persons_language(site: Site) -> No
         session = browser.whoami()
         assert session is not None
         assert session["amr"] == ["pwd", "tel", "mfa"]
-    finally:
-        browser.close()
 
 
 def test_a_step_up_asks_only_a_fresh_code_and_keeps_the_session(site: Site, visitor: HttpBrowser,

@@ -3,6 +3,8 @@ Accept-Language; texts and calls to the phone in the page's language."""
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import httpx
 import pytest
 
@@ -40,14 +42,11 @@ def language(response: httpx.Response) -> str:
 def test_the_password_page_speaks_ui_locales_then_accept_language(
         site: Site, params: dict[str, str], accept: str, expected: str) -> None:
     # covers L1
-    browser = site.browser(language=accept)
-    try:
+    with closing(site.browser(language=accept)) as browser:
         page = browser.go("/test/start", **params)
         assert language(page) == expected
         assert one(page.text, "h1").text == SIGN_IN[expected]
         assert "lang-switch" in page.text
-    finally:
-        browser.close()
 
 
 def test_the_persons_setting_comes_after_ui_locales_and_before_accept_language(
@@ -56,8 +55,7 @@ def test_the_persons_setting_comes_after_ui_locales_and_before_accept_language(
     user = create_user(site.services, "ja@example.com", locale="ja")
     enroll(site.services, site.outbox, user, primary=("sms", MOBILE),
            backup=("voice", OTHER_MOBILE))
-    browser = site.browser(language="en")
-    try:
+    with closing(site.browser(language="en")) as browser:
         page = browser.go("/login")
         assert language(page) == "en"  # the person is not known yet
         page = browser.submit("/login", email=user.email, password=PASSWORD)
@@ -67,11 +65,8 @@ def test_the_persons_setting_comes_after_ui_locales_and_before_accept_language(
         assert "このブラウザではコードを要求しない" in text
         sms = site.outbox.latest(MOBILE_E164)
         assert (sms["locale"], "確認コード" in sms["text"]) == ("ja", True)
-    finally:
-        browser.close()
     # A client's ui_locales outranks the setting, for the page and for the text.
-    browser = site.browser(language="ja")
-    try:
+    with closing(site.browser(language="ja")) as browser:
         browser.go("/test/start", ui_locales="en")
         page = browser.submit("/login", email=user.email, password=PASSWORD)
         assert language(page) == "en"
@@ -80,8 +75,6 @@ def test_the_persons_setting_comes_after_ui_locales_and_before_accept_language(
         call = site.outbox.latest("+818022223333")
         assert call["locale"] == "en"
         assert "Your verification code is:" in call["segments"]
-    finally:
-        browser.close()
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])

@@ -4,6 +4,7 @@ apart from code limits; and failures that never reveal whether an account exists
 from __future__ import annotations
 
 import re
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -52,8 +53,7 @@ def test_failures_slow_down_whether_or_not_the_account_exists(tmp_path: Path) ->
     # covers S4
     with serve(tmp_path, limits={"password_delay_after": 2}) as site:
         create_user(site.services, "slow@example.com")
-        browser = site.browser()
-        try:
+        with closing(site.browser()) as browser:
             pages = {}
             for email in ("slow@example.com", "ghost@example.com"):
                 first = attempt(browser, email, "nope-1")
@@ -69,8 +69,6 @@ def test_failures_slow_down_whether_or_not_the_account_exists(tmp_path: Path) ->
             throttled = site.audited("login.throttled")
             assert [t["kind"] for t in throttled] == ["delay", "delay"]
             assert all("user_id" not in t for t in throttled)
-        finally:
-            browser.close()
 
 
 def test_failures_lock_the_account_until_it_is_unlocked(tmp_path: Path) -> None:
@@ -79,8 +77,7 @@ def test_failures_lock_the_account_until_it_is_unlocked(tmp_path: Path) -> None:
                                  "password_lock_s": 900}
     with serve(tmp_path, limits=limits) as site:
         user = create_user(site.services, "lock@example.com")
-        browser = site.browser()
-        try:
+        with closing(site.browser()) as browser:
             assert INVALID in shown(attempt(browser, "lock@example.com", "nope-1"))
             assert INVALID in shown(attempt(browser, "lock@example.com", "nope-2"))
             third = attempt(browser, "lock@example.com", "nope-3")
@@ -99,8 +96,6 @@ def test_failures_lock_the_account_until_it_is_unlocked(tmp_path: Path) -> None:
             assert site.audited("login.unlocked")[-1]["user_id"] == user.id
             page = attempt(browser, "lock@example.com", PASSWORD)
             assert str(page.url).endswith("/login/enroll")
-        finally:
-            browser.close()
 
 
 def test_a_hard_stop_needs_an_operator(tmp_path: Path) -> None:
@@ -109,8 +104,7 @@ def test_a_hard_stop_needs_an_operator(tmp_path: Path) -> None:
                                  "password_hard_stop": 3}
     with serve(tmp_path, limits=limits) as site:
         create_user(site.services, "stop@example.com")
-        browser = site.browser()
-        try:
+        with closing(site.browser()) as browser:
             for n in range(3):
                 attempt(browser, "stop@example.com", f"nope-{n}")
             assert site.audited("login.locked")[-1]["kind"] == "stopped"
@@ -119,8 +113,6 @@ def test_a_hard_stop_needs_an_operator(tmp_path: Path) -> None:
             unlock(site.services, "stop@example.com")
             assert str(attempt(browser, "stop@example.com", PASSWORD).url).endswith(
                 "/login/enroll")
-        finally:
-            browser.close()
 
 
 def test_one_address_is_limited_across_accounts(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ second factor is refused, and every journey that should end does."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from idp.login.transactions import Transactions
 from idp.methods import WrongCode
 from idp.services import Services
 from tests.login.helpers import MOBILE_E164, PASSWORD, Enrolled, Outbox, create_user, enroll
+from tests.races import race
 
 HERE = Browser(cookies={}, ip="192.0.2.10", user_agent="pytest", locale=lambda ui, user: "en")
 
@@ -144,22 +144,15 @@ def test_two_requests_finishing_one_transaction_make_one_session(
     ready = machine.transactions.save(held, second_factor_at=1.0, verified_amr=("otp",),
                                       step=Step.DONE)
     assert ready is not None
-    results: list[Outcome | Exception] = []
-    barrier = threading.Barrier(8)
 
-    def finish() -> None:
-        barrier.wait()
+    def finish(_: int) -> Outcome | Exception:
+        assert ready is not None
         try:
-            assert ready is not None
-            results.append(machine.finish(ready, someone.user, HERE, None))
+            return machine.finish(ready, someone.user, HERE, None)
         except TransactionExpired as exc:
-            results.append(exc)
+            return exc
 
-    threads = [threading.Thread(target=finish) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(8, finish)
     assert sum(isinstance(r, Outcome) for r in results) == 1
     assert sum(isinstance(r, TransactionExpired) for r in results) == 7
 

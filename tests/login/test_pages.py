@@ -3,6 +3,7 @@ manager understand, friendly expiry, the entry points and the dev-mode phone."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -35,7 +36,7 @@ def test_every_post_needs_its_csrf_token(site: Site, visitor: HttpBrowser, perso
                                          path: str) -> None:
     visitor.go("/login")
     page = visitor.submit("/login", email=person.email, password=PASSWORD)
-    fields = form(page.text, "/login/code").fields
+    fields = form(page.text, "/login/code").hidden
     without = visitor.http.post(path, data={"tx": fields["tx"], "code": "123456"})
     assert without.status_code == 403
     # A token of another form is no better.
@@ -97,12 +98,9 @@ def test_an_expired_or_missing_transaction_says_start_again(site: Site,
         assert page.status_code == 400, path
         assert "Your session has expired" in visible_text(page.text)
         assert one(page.text, "a", class_="button").get("href") == "/login"
-    japanese = site.browser(language="ja")
-    try:
+    with closing(site.browser(language="ja")) as japanese:
         page = japanese.get("/login/code")
         assert "セッションの有効期限が切れました" in visible_text(page.text)
-    finally:
-        japanese.close()
 
 
 def test_the_transaction_cookie(site: Site, visitor: HttpBrowser) -> None:

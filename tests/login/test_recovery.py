@@ -3,6 +3,8 @@ to setting up two new methods; a used code, or any code of the old set, is refus
 
 from __future__ import annotations
 
+from contextlib import closing
+
 from idp.methods import MethodUser
 from idp.resets import reset_two_step
 from tests.login.helpers import (
@@ -93,8 +95,7 @@ def test_leaving_after_a_recovery_code_never_lets_the_password_alone_set_up_meth
     to_recovery_page(visitor, person)
     visitor.submit("/login/recovery", code=person.recovery_codes[0])
     assert site.services.methods.credentials(person_user(person)) == {}
-    attacker = site.browser(local_address="127.0.0.9")
-    try:
+    with closing(site.browser(local_address="127.0.0.9")) as attacker:
         attacker.go("/login")
         page = attacker.submit("/login", email=person.email, password=PASSWORD)
         assert str(page.url).endswith("/login/recovery")
@@ -105,8 +106,6 @@ def test_leaving_after_a_recovery_code_never_lets_the_password_alone_set_up_meth
         wrong = attacker.submit("/login/recovery", code="AAAAA-AAAAA")
         assert wrong.status_code == 400
         assert attacker.whoami() is None
-    finally:
-        attacker.close()
     # The owner comes back with another of their codes (kept until the new pair is verified).
     to_recovery_page_after_reset(visitor, person)
     page = visitor.submit("/login/recovery", code=person.recovery_codes[1])
@@ -152,12 +151,9 @@ def test_after_an_operator_reset_set_up_needs_the_enrollment_code_once(
     assert all(done.enrollment_code not in str(e) for e in site.audited(
         "method.enrollment_code.issued"))
     # It worked once: another browser with the same code is refused.
-    other = site.browser(local_address="127.0.0.10")
-    try:
+    with closing(site.browser(local_address="127.0.0.10")) as other:
         other.go("/login")
         other.submit("/login", email=person.email, password=PASSWORD)
         again = other.submit("/login/recovery", code=done.enrollment_code)
         assert again.status_code == 400
         assert "That code is not right" in visible_text(again.text)
-    finally:
-        other.close()

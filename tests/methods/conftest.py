@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,5 @@ from tests.methods.helpers import World
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     """The default deployment: totp, sms and voice enabled, SQLite, outbox delivery."""
-    built = World(tmp_path)
-    try:
+    with closing(World(tmp_path)) as built:
         yield built
-    finally:
-        built.close()

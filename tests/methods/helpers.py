@@ -23,7 +23,8 @@ from idp.store.sqlite import SqliteStore
 from idp_totp import totp_at
 from tests.conftest import make_settings
 
-_SPOKEN = {
+# The digits a call speaks (Japanese and English), for reading codes from the outbox.
+VOICE_WORDS = {
     word: str(digit)
     for words in (
         ("ゼロ", "いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう"),
@@ -93,7 +94,7 @@ class World:
             found = re.search(r"(?<![0-9])[0-9]{6}(?![0-9])", newest["text"])
             assert found, "the SMS carries no 6-digit code"
             return found.group(0)
-        digits = "".join(_SPOKEN[s] for s in newest["segments"] if s in _SPOKEN)
+        digits = "".join(VOICE_WORDS[s] for s in newest["segments"] if s in VOICE_WORDS)
         half = len(digits) // 2
         assert digits[:half] == digits[half:], "the call says the code twice"
         return digits[:half]

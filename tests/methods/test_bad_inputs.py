@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import TypeVar
 
@@ -215,8 +216,7 @@ def test_resend_too_soon_during_enrollment(world: World, case: Case) -> None:
 
 def test_budget_exhausted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # DESIGN "Limits": sends per phone number per window, whoever asks
-    world = World(tmp_path, limits={"resend_per_window": 2})
-    try:
+    with closing(World(tmp_path, limits={"resend_per_window": 2})) as world:
         case = Case(world, caplog)
         for name in ("a", "b"):
             world.service.begin_enrollment(world.user(name), "primary", "sms", {"phone": PHONE})
@@ -226,16 +226,13 @@ def test_budget_exhausted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> N
         assert error.limit == "phone"
         assert error.retry_after_s > 0
         assert len(world.messages()) == 2
-    finally:
-        world.close()
 
 
 def test_method_disabled_after_consecutive_failures(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # DESIGN "Limits": 100 consecutive failures disable the method (3 here)
-    world = World(tmp_path, limits={"code_disable_after": 3})
-    try:
+    with closing(World(tmp_path, limits={"code_disable_after": 3})) as world:
         case = Case(world, caplog)
         user = world.user()
         secret = world.enroll_both(user)
@@ -251,8 +248,6 @@ def test_method_disabled_after_consecutive_failures(
                                                  {"code": world.totp_code(secret)}))
         world.service.reset(user.id, actor="admin")
         assert not world.service.credentials(user)
-    finally:
-        world.close()
 
 
 @pytest.fixture
@@ -282,8 +277,7 @@ def twilio_world(tmp_path: Path, api_base: str) -> World:
 def test_gateway_errors(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, twilio: TwilioStandIn, reply: Reply
 ) -> None:
-    world = twilio_world(tmp_path, twilio.url)
-    try:
+    with closing(twilio_world(tmp_path, twilio.url)) as world:
         case = Case(world, caplog)
         user = world.user()
         twilio.script(reply)
@@ -298,13 +292,10 @@ def test_gateway_errors(
         body = twilio.requests[-1].form["Body"]
         assert world.issued[-1] in body
         world.service.complete_enrollment(user, "primary", {"code": world.issued[-1]})
-    finally:
-        world.close()
 
 
 def test_gateway_down(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    world = twilio_world(tmp_path, f"http://127.0.0.1:{free_port()}")
-    try:
+    with closing(twilio_world(tmp_path, f"http://127.0.0.1:{free_port()}")) as world:
         case = Case(world, caplog)
         user = world.user()
         world.enroll_totp(user, "primary")
@@ -315,5 +306,3 @@ def test_gateway_down(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         world.service.import_credential(user, "voice", "backup", {"phone": PHONE})
         case.expect(DeliveryFailed, "method.challenge.failed",
                     lambda: world.service.send_challenge(user, "backup"))
-    finally:
-        world.close()

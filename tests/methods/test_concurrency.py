@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -80,11 +81,8 @@ class Replicas:
 def replicas(request: pytest.FixtureRequest, tmp_path: Path, store_url: str) -> Iterator[Replicas]:
     # With the default 5 tries only five threads reach the check; with 100, all fifty race
     # on the single-use mark itself.
-    built = Replicas(tmp_path, store_url, tries=request.param)
-    try:
+    with closing(Replicas(tmp_path, store_url, tries=request.param)) as built:
         yield built
-    finally:
-        built.close()
 
 
 def test_fifty_threads_one_totp_code(replicas: Replicas) -> None:

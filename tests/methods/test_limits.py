@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from idp.methods import BudgetExhausted, MethodDisabled, ResendTooSoon, TooManyTries
 from idp.methods.limits import AttemptLimiter, SendGuard
 from idp.settings import LimitSettings
 from idp.store import Store
+from tests.races import winners
 
 
 def test_five_tries_then_refused_with_the_time_to_wait(store: Store) -> None:
@@ -26,18 +24,7 @@ def test_five_tries_then_refused_with_the_time_to_wait(store: Store) -> None:
 
 def test_concurrent_guesses_get_only_five_checks(store: Store) -> None:
     limiter = AttemptLimiter(store, LimitSettings(), window_s=600)
-    barrier = threading.Barrier(20)
-
-    def guess(_: int) -> bool:
-        barrier.wait()
-        try:
-            limiter.reserve("u1", "c1")
-        except TooManyTries:
-            return False
-        return True
-
-    with ThreadPoolExecutor(20) as pool:
-        assert sum(pool.map(guess, range(20))) == 5
+    assert sum(winners(20, lambda _: limiter.reserve("u1", "c1"), TooManyTries)) == 5
 
 
 def test_success_starts_the_tries_again(store: Store) -> None:
@@ -70,20 +57,13 @@ def test_a_success_spends_its_scope_and_the_next_scope_starts_a_new_window(
 
 def test_racing_a_success_never_passes_more_than_the_limit_per_window(store: Store) -> None:
     limiter = AttemptLimiter(store, LimitSettings(), window_s=600)
-    barrier = threading.Barrier(30)
 
-    def guess(index: int) -> bool:
-        barrier.wait()
-        try:
-            limiter.reserve("u1", "c1", scope="tx1")
-        except TooManyTries:
-            return False
+    def guess(index: int) -> None:
+        limiter.reserve("u1", "c1", scope="tx1")
         if index == 0:
             limiter.succeeded("u1", "c1", scope="tx1")
-        return True
 
-    with ThreadPoolExecutor(30) as pool:
-        assert sum(pool.map(guess, range(30))) <= 5
+    assert sum(winners(30, guess, TooManyTries)) <= 5
 
 
 def test_subjects_and_people_are_counted_apart(store: Store) -> None:

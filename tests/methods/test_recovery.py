@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -12,6 +10,7 @@ from idp.methods import MethodError, NotEnrolled, TooManyTries, WrongCode
 from idp.methods.recovery import ALPHABET, RecoveryCodes, normalise_recovery_code
 from idp.store import Store
 from tests.methods.helpers import World, event_texts, leaked
+from tests.races import race
 
 
 def _codes(store: Store, count: int = 10) -> RecoveryCodes:
@@ -95,14 +94,7 @@ def test_fifty_replicas_racing_with_one_code_let_one_in(store: Store) -> None:
     # covers C3 (each code usable once across replicas)
     codes = _codes(store)
     generated = codes.generate("u1").codes
-    barrier = threading.Barrier(50)
-
-    def use(_: int) -> bool:
-        barrier.wait()
-        return codes.use("u1", generated[3]) is not None
-
-    with ThreadPoolExecutor(50) as pool:
-        assert sum(pool.map(use, range(50))) == 1
+    assert sum(race(50, lambda _: codes.use("u1", generated[3]) is not None)) == 1
     assert codes.remaining("u1") == 9
 
 

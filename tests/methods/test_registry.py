@@ -3,6 +3,7 @@ clearly, one line per problem (DESIGN "The method plugin contract")."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -55,12 +56,9 @@ def test_the_built_in_methods_are_ordinary_entry_points() -> None:
 
 
 def test_a_third_party_method_loads_like_a_built_in(tmp_path: Path, site: Path) -> None:
-    world = World(tmp_path / "w", methods={**BUILT_INS, "good": {"level": 3}})
-    try:
+    with closing(World(tmp_path / "w", methods={**BUILT_INS, "good": {"level": 3}})) as world:
         assert sorted(world.service.methods) == ["good", "sms", "totp", "voice"]
         assert world.service.methods["good"].config.level == 3
-    finally:
-        world.close()
 
 
 def test_configured_but_not_installed_names_the_distribution(tmp_path: Path) -> None:

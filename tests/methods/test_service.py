@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import urllib.parse
+from contextlib import closing
 
 import pytest
 
@@ -125,13 +126,11 @@ def test_role_lists_are_enforced(tmp_path: object) -> None:
     from pathlib import Path
 
     assert isinstance(tmp_path, Path)
-    world = World(tmp_path, enrollment={"primary": ["sms"], "backup": ["totp", "voice"]})
-    try:
+    enrollment = {"primary": ["sms"], "backup": ["totp", "voice"]}
+    with closing(World(tmp_path, enrollment=enrollment)) as world:
         with pytest.raises(RoleNotAllowed):
             world.service.begin_enrollment(world.user(), "primary", "totp", {})
         assert [c.id for c in world.service.available(world.user(), "primary")] == ["sms"]
-    finally:
-        world.close()
 
 
 def test_unknown_methods_are_not_enabled(world: World) -> None:

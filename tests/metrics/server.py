@@ -1,41 +1,38 @@
-"""A real ``idp serve`` with two workers and its /metrics listener, for the metrics tests:
-its config file, people and a client prepared in its SQLite store beforehand, a relying
-party's back-channel endpoint that answers 500, and the real sign-in journey over HTTP."""
+"""A real ``idp serve`` with two workers and its /metrics listener, for the metrics tests
+(started by :class:`tests.served.Served`): its config file, people and a client prepared in
+its SQLite store beforehand, a relying party's back-channel endpoint that answers 500 (on
+:func:`tests.live_server.live_server`), and the real sign-in journey over HTTP."""
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import hashlib
-import json
-import os
 import re
 import secrets
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pyotp
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from idp.oidc.clients import hash_secret, new_secret
 from idp.services import build_services
 from idp.settings import load_settings
 from idp.users import method_user
 from tests.conftest import FAST_PASSWORDS, TEST_DATA_KEY
-from tests.live_server import free_port
-from tests.login.helpers import Outbox, form
+from tests.live_server import free_port, live_server
+from tests.login.helpers import Authenticator, Outbox, form
+from tests.oidc.helpers import pkce_query, query_of
+from tests.served import Served
 
-IDP = str(Path(sys.executable).parent / "idp")
 PASSWORD = "kestrel-Pa55word-7f3c9e"
 REDIRECT = "https://rp.example.com/callback"
 BYE = "https://rp.example.com/bye"
@@ -56,8 +53,7 @@ class Person:
     email: str
     method: str  # the primary: totp, sms or voice
     phone: str
-    totp: pyotp.TOTP
-    used_steps: set[int] = field(default_factory=set)
+    authenticator: Authenticator
 
 
 @dataclass
@@ -66,7 +62,7 @@ class Server:
     metrics_url: str
     directory: Path
     log: Path
-    process: subprocess.Popen[bytes]
+    process: Served
     client_secret: str
     people: dict[str, Person]
     backchannel_hits: list[str]
@@ -116,18 +112,14 @@ def step(step_name: str, outcome: str = "success", *, method: str = "none",
                                                    outcome=outcome, reason=reason))
 
 
-class _Refusing(BaseHTTPRequestHandler):
-    hits: list[str]
+def _refusing(hits: list[str]) -> Starlette:
+    """A relying party's back-channel endpoint that keeps each body and answers 500."""
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        self.hits.append(self.rfile.read(length).decode())
-        self.send_response(500)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+    async def refuse(request: Request) -> Response:
+        hits.append((await request.body()).decode())
+        return Response(status_code=500)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    return Starlette(routes=[Route("/backchannel", refuse, methods=["POST"])])
 
 
 def _config(directory: Path, port: int, metrics_port: int, receiver: str) -> Path:
@@ -203,7 +195,7 @@ def _prepare(config: Path) -> dict[str, Person]:
             other = "sms" if primary == "totp" else primary
             rows.append((other, "backup" if primary == "totp" else "primary", {"phone": phone}))
             services.methods.import_credentials(method_user(user), rows)
-            people[kind] = Person(email, primary, phone, pyotp.TOTP(secret))
+            people[kind] = Person(email, primary, phone, Authenticator(secret))
         services.oidc.keys.ring()  # the signing keys, before two workers race to make them
     finally:
         services.close()
@@ -213,84 +205,36 @@ def _prepare(config: Path) -> dict[str, Person]:
 @contextmanager
 def running_server(directory: Path, workers: int = 2) -> Iterator[Server]:
     hits: list[str] = []
-    handler = type("Refusing", (_Refusing,), {"hits": hits})
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
     port, metrics_port = free_port(), free_port()
-    config = _config(directory, port, metrics_port,
-                     f"http://127.0.0.1:{receiver.server_address[1]}/backchannel")
-    people = _prepare(config)
-    environment = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("IDP_", "PROMETHEUS_"))}
-    log = directory / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # the server this test owns; stopped below by its handle
-            [IDP, "--config", str(config), "serve", "--workers", str(workers), "--port",
-             str(port)], cwd=directory, env=environment, stdout=output,
-            stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics",
-                    directory, log, process, (directory / "client-secret").read_text(),
-                    people, hits, (directory / "metrics-token").read_text())
-    try:
-        deadline = time.monotonic() + 120  # a loaded machine starts workers slowly
-        while not _ready(server, workers):
-            if process.poll() is not None:
-                raise AssertionError(f"idp serve exited:\n{log.read_text()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"idp serve did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        receiver.shutdown()
-        receiver.server_close()
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    with live_server(_refusing(hits)) as receiver:
+        config = _config(directory, port, metrics_port, f"{receiver}/backchannel")
+        people = _prepare(config)
+        # a loaded machine starts workers slowly
+        with Served.start(config, workers=workers, port=port, workdir=directory,
+                          ready_path="/healthz",
+                          ready=lambda process: _ready(process, metrics_url, directory, workers),
+                          ready_timeout=120) as process:
+            yield Server(process.base, metrics_url, directory, process.log_path, process,
+                         (directory / "client-secret").read_text(), people, hits,
+                         (directory / "metrics-token").read_text())
 
 
-def _ready(server: Server, workers: int) -> bool:
+def _ready(process: Served, metrics_url: str, directory: Path, workers: int) -> bool:
     """Every worker answers (each wrote its build_info file) and so does /metrics."""
     try:
-        if httpx.get(server.base + "/healthz", timeout=1).status_code != 200:
-            return False
-        httpx.get(server.metrics_url, timeout=1)
+        httpx.get(metrics_url, timeout=1)
     except httpx.TransportError:
         return False
-    return len(worker_pids(server)) == workers and len(
-        list((server.directory / "metrics").glob("gauge_livemax_*.db"))) == workers
+    return len(process.worker_pids()) == workers and len(
+        list((directory / "metrics").glob("gauge_livemax_*.db"))) == workers
 
 
 def worker_pids(server: Server) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rpartition(")")[2].split()
-            if int(fields[1]) == server.process.pid and fields[0] not in ("Z", "X"):
-                # uvicorn's workers, not multiprocessing's resource tracker
-                with contextlib.suppress(OSError):
-                    if b"spawn_main" in (entry / "cmdline").read_bytes():
-                        pids.append(int(entry.name))
-    return sorted(pids)
+    return server.process.worker_pids()
 
 
 # -- the journey -------------------------------------------------------------------------
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 def browser(server: Server, **transport: Any) -> httpx.Client:
@@ -301,24 +245,8 @@ def browser(server: Server, **transport: Any) -> httpx.Client:
 
 
 def start(server: Server, http: httpx.Client, **params: str) -> tuple[httpx.Response, str]:
-    verifier, challenge = pkce()
-    query = {"response_type": "code", "client_id": CLIENT, "redirect_uri": REDIRECT,
-             "scope": "openid profile email", "state": secrets.token_hex(4),
-             "nonce": secrets.token_hex(4), "code_challenge": challenge,
-             "code_challenge_method": "S256", **params}
+    query, verifier = pkce_query(CLIENT, redirect_uri=REDIRECT, **params)
     return http.get("/authorize?" + urlencode(query)), verifier
-
-
-def totp_code(person: Person) -> str:
-    left = 30 - time.time() % 30
-    if left < 2:
-        time.sleep(left + 0.05)
-    now = int(time.time()) // 30
-    for at in (now, now + 1, now - 1):
-        if at not in person.used_steps:
-            person.used_steps.add(at)
-            return str(person.totp.at(at * 30))
-    raise AssertionError("three codes in one window")
 
 
 @dataclass
@@ -349,16 +277,16 @@ def sign_in(server: Server, http: httpx.Client, person: Person, *, wrong_code_fi
             continue
         assert page.status_code == 200, (path, page.status_code, page.text[:300])
         if path == "/login":
-            fields = form(page.text, "/login").fields
+            fields = form(page.text, "/login").hidden
             fields.update(email=person.email, password=password)
             response = http.post("/login", data=fields)
             if password != PASSWORD:
                 journey.final = response
                 return journey, verifier
         elif path == "/login/code":
-            fields = form(page.text, "/login/code").fields
+            fields = form(page.text, "/login/code").hidden
             if person.method == "totp":
-                code = totp_code(person)
+                code = person.authenticator.code()
             else:
                 code = server.outbox.code(person.phone)
             if not wrong_done:
@@ -367,7 +295,7 @@ def sign_in(server: Server, http: httpx.Client, person: Person, *, wrong_code_fi
                 http.post("/login/code", data={**fields, "code": wrong})
                 wrong_done = True
                 page = http.get("/login/code")
-                fields = form(page.text, "/login/code").fields
+                fields = form(page.text, "/login/code").hidden
             journey.codes.append(code)
             response = http.post("/login/code", data={**fields, "code": code})
         else:
@@ -397,15 +325,7 @@ def code_from(journey: Journey) -> str:
 
 
 def audit_events(server: Server) -> list[dict[str, Any]]:
-    events = []
-    for line in server.log.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record.get("logger") == "idp.audit":
-            events.append(json.loads(record["message"]))
-    return events
+    return server.process.audit_events()
 
 
 def wait_for(check: Any, timeout: float = 10.0) -> None:

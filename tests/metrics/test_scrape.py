@@ -186,7 +186,7 @@ def test_request_ids_are_kept_when_well_formed_and_reach_logs_and_audit(server: 
         assert http.get("/healthz").headers["x-request-id"] != replaced
         marked = "canary-login-" + secrets.token_hex(6)
 
-        fields = form(login.text, "/login").fields
+        fields = form(login.text, "/login").hidden
         fields.update(email="nobody-" + secrets.token_hex(3) + "@example.com",
                       password="wrong-" + secrets.token_hex(3))
         http.post("/login", data=fields, headers={"X-Request-ID": marked})
@@ -247,7 +247,7 @@ def test_a_thousand_hostile_sign_ins_add_no_series(server: Server) -> None:
             first, _ = start(server, http)
             login = http.get(first.headers["location"])
 
-            fields = form(login.text, "/login").fields
+            fields = form(login.text, "/login").hidden
             for _ in range(10):
                 fields.update(email=secrets.token_hex(5) + "@example.com",
                               password=secrets.token_hex(5))

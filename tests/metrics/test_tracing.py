@@ -20,11 +20,10 @@ from tests.oidc.helpers import (
     TOTP_SECRET,
     add_client,
     authorize,
-    authorize_query,
     exchange,
     journey,
     make_user,
-    pkce,
+    pkce_query,
     provider_env,
     query_of,
 )
@@ -62,9 +61,7 @@ def test_a_sign_in_is_traced_without_secrets(tmp_path: Path,
             client_secret = add_client(env)
             user = make_user(env, "traced-canary@example.com", enroll=True)
             hint = "hint-canary@example.com"
-            verifier, challenge = pkce()
-            query = authorize_query(code_challenge=challenge, code_challenge_method="S256",
-                                    login_hint=hint)
+            query, verifier = pkce_query(login_hint=hint)
             back = journey(env, agent, authorize(env, agent, **query), user.email)
             code = query_of(back.headers["location"])["code"]
             tokens = exchange(env, code, verifier).json()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -100,13 +101,10 @@ def test_the_store_gauges_read_pending_logouts_and_key_expiry(tmp_path: Path) ->
 
     settings = make_settings(tmp_path)
     made = metrics.enable(settings)
-    services = build_services(settings)
-    try:
+    with closing(build_services(settings)) as services:
         services.oidc.keys.ring()
         services.oidc.backchannel.enqueue(sid="s", user_id="u", client_ids=[])
         refresh_gauges(made, services.oidc)
-    finally:
-        services.close()
     assert REGISTRY.get_sample_value("nidan_backchannel_logout_pending") == 0
     expiry = REGISTRY.get_sample_value("nidan_signing_key_expiry_timestamp_seconds",
                                        {"alg": "RS256"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import closing
 
 from idp.oidc.claims import user_claims
 from tests.account.helpers import SAFARI_IPHONE, HttpBrowser, Site
@@ -114,8 +115,7 @@ def test_the_verification_link_makes_the_address_verified(site: Site, sink: Smtp
                                                           ) -> None:
     user = person(site, "en", verified=False)
     assert user_claims(user, ["email_verified"]) == {"email_verified": False}
-    browser = HttpBrowser(site)
-    try:
+    with closing(HttpBrowser(site)) as browser:
         sign_in_as(browser, user)  # the first sign-in with an unverified address
         mail = sink.wait_for(user.email)[0]
         assert mail.subject == "[Nidan] Confirm your email address"
@@ -129,5 +129,3 @@ def test_the_verification_link_makes_the_address_verified(site: Site, sink: Smtp
         assert fresh.email_verified
         assert user_claims(fresh, ["email_verified"]) == {"email_verified": True}
         assert browser.get(link).status_code == 410
-    finally:
-        browser.close()

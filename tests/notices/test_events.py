@@ -3,6 +3,8 @@ SMTP server; none carries a code, a password, a token or a phone number."""
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 
 from idp.notices.kinds import SUBJECTS, Kind
@@ -59,11 +61,8 @@ def test_a_browser_never_used_before(site: Site, sink: SmtpSink, locale: LocaleC
 @pytest.mark.parametrize("locale", LOCALES)
 def test_dont_require_codes_on_this_browser(site: Site, sink: SmtpSink, locale: LocaleCode) -> None:
     user = person(site, locale)
-    browser = HttpBrowser(site)
-    try:
+    with closing(HttpBrowser(site)) as browser:
         sign_in_as(browser, user, trust=True)
-    finally:
-        browser.close()
     _one(site, sink, user, Kind.TRUSTED_BROWSER, locale)
 
 

@@ -1,4 +1,5 @@
-"""Fixtures of the provider's tests: a live provider (``env``) and a agent-like client."""
+"""Fixtures of the provider's tests: a live provider (``env``); the browser-like ``agent``
+comes from tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from tests.oidc.helpers import Env, add_client, provider_env
 
@@ -18,12 +18,6 @@ def env(tmp_path: Path) -> Iterator[Env]:
         add_client(running)
         yield running
 
-
-@pytest.fixture
-def agent() -> Iterator[httpx.Client]:
-    """A browser-like client: keeps cookies, follows no redirect by itself."""
-    with httpx.Client(timeout=10) as client:
-        yield client
 
 
 # Debian's Chromium for the one real-browser test here (TOOLING "Real browser tests"):

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -20,6 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pyotp
 from tests.conftest import make_settings
+from tests.html_forms import forms
 from tests.live_server import free_port, live_server
 
 from idp.app import create_app
@@ -166,6 +166,14 @@ def authorize_query(client_id: str = "rp", **params: str) -> dict[str, str]:
             "nonce": "n-" + secrets.token_hex(4), **params}
 
 
+def pkce_query(client_id: str = "rp", **params: str) -> tuple[dict[str, str], str]:
+    """An authorization request (:func:`authorize_query`) with a fresh S256 PKCE challenge,
+    and the verifier."""
+    verifier, challenge = pkce()
+    return authorize_query(client_id, code_challenge=challenge, code_challenge_method="S256",
+                           **params), verifier
+
+
 def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
@@ -177,9 +185,7 @@ def authorize(env: Env, http: httpx.Client, **params: str) -> httpx.Response:
 def code_flow(env: Env, http: httpx.Client, client_id: str = "rp", **params: str
               ) -> tuple[dict[str, str], str]:
     """Authorize with PKCE and return (the redirect's query parameters, the verifier)."""
-    verifier, challenge = pkce()
-    query = authorize_query(client_id, code_challenge=challenge, code_challenge_method="S256",
-                            **params)
+    query, verifier = pkce_query(client_id, **params)
     response = authorize(env, http, **query)
     assert response.status_code == 303, response.text[:500]
     location = response.headers["location"]
@@ -220,24 +226,15 @@ def fresh_totp(used: set[int]) -> str:
     raise AssertionError("more than three sign-ins with a code within one TOTP window")
 
 
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict[str, Any]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.forms.append({"action": values.get("action", ""), "fields": {}})
-        elif tag == "input" and self.forms and values.get("type") in ("hidden", None, "text",
-                                                                        "email", "password"):
-            self.forms[-1]["fields"][values.get("name", "")] = values.get("value", "")
+# What the journey's forms send: their hidden, text, e-mail and password inputs.
+_SENT = ("hidden", None, "text", "email", "password")
 
 
 def forms_of(html: str) -> list[dict[str, Any]]:
-    parser = _Forms()
-    parser.feed(html)
-    return parser.forms
+    return [{"action": found.action,
+             "fields": {attrs.get("name") or "": attrs.get("value") or ""
+                        for attrs in found.inputs if attrs.get("type") in _SENT}}
+            for found in forms(html)]
 
 
 def form_with(html: str, action: str) -> dict[str, str]:

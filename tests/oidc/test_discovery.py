@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -89,12 +90,11 @@ def test_a_dev_mode_issuer_off_loopback_still_works(tmp_path: Path) -> None:
     """`idp serve --dev --host 0.0.0.0`: a plain-http issuer that isn't loopback, which
     authlib alone would refuse on every request."""
     settings = make_settings(tmp_path, server={"issuer": "http://10.0.0.5:8000", "dev": True})
-    services = build_services(settings)
-    try:
-        with live_server(create_app(settings, services)) as base:
-            token = httpx.post(base + "/token", data={"grant_type": "password"})
-            page = httpx.get(base + "/authorize", params={"client_id": "nobody"})
-    finally:
-        services.close()
+    with (
+        closing(build_services(settings)) as services,
+        live_server(create_app(settings, services)) as base,
+    ):
+        token = httpx.post(base + "/token", data={"grant_type": "password"})
+        page = httpx.get(base + "/authorize", params={"client_id": "nobody"})
     assert token.json()["error"] == "unsupported_grant_type"
     assert page.status_code == 400

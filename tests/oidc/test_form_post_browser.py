@@ -3,6 +3,7 @@ inline script, by hash, may run), and the client receives code, state and iss by
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -36,8 +37,7 @@ def test_form_post_submits_itself_in_chromium(tmp_path: Path, browser: Browser) 
         _verifier, challenge = pkce()
         query = authorize_query("web", redirect_uri=redirect, code_challenge=challenge,
                                 code_challenge_method="S256", response_mode="form_post")
-        context = browser.new_context()
-        try:
+        with closing(browser.new_context()) as context:
             context.add_cookies([{"name": name, "value": value, "url": env.base}
                                  for name, value in agent.cookies.items()])
             page = context.new_page()
@@ -46,8 +46,6 @@ def test_form_post_submits_itself_in_chromium(tmp_path: Path, browser: Browser) 
             page.goto(env.url("/authorize?" + urlencode(query)))
             page.wait_for_url(redirect, timeout=10_000)
             assert "signed in" in page.content()
-        finally:
-            context.close()
     assert received["state"] == query["state"]
     assert received["iss"] == env.base
     assert len(received["code"]) >= 43

@@ -23,6 +23,7 @@ from idp.settings import Settings, load_settings
 from idp.users import User, method_user
 from tests.balancer import Balancer
 from tests.conftest import FAST_PASSWORDS, TEST_DATA_KEY
+from tests.login.helpers import Authenticator
 from tests.redis_servers import free_port
 from tests.served import Served, write_config
 
@@ -66,22 +67,11 @@ def replica_config(tmp: Path, store_url: str, issuer: str, **extra: dict[str, An
 class Person:
     user: User
     email: str
-    totp: pyotp.TOTP
-    used_steps: set[int] = field(default_factory=set)
+    authenticator: Authenticator
 
     def code(self) -> str:
         """A code of a time step not entered before (S5: each step once; +-1 step)."""
-        import time
-
-        left = 30 - time.time() % 30
-        if left < 1.5:  # the step must not turn over between here and the server
-            time.sleep(left + 0.05)
-        now = int(time.time()) // 30
-        for step in (now, now + 1, now - 1):
-            if step not in self.used_steps:
-                self.used_steps.add(step)
-                return str(self.totp.at(step * 30))
-        raise AssertionError("three codes within one TOTP window")
+        return self.authenticator.code()
 
 
 @dataclass
@@ -129,7 +119,7 @@ class Deployment:
         ])
         fresh = self.services.accounts.get(user.id)
         assert fresh is not None
-        return Person(fresh, email, pyotp.TOTP(secret))
+        return Person(fresh, email, Authenticator(secret))
 
     def alive(self) -> list[int]:
         return [index for index, replica in enumerate(self.replicas) if replica.alive()]

@@ -9,18 +9,14 @@ counted, so tests can report how often a person was asked to try again.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from tests.oidc.helpers import form_with
+from tests.oidc.helpers import form_with, pkce_query, query_of, unverified
 from tests.replicas.deployment import BYE, PASSWORD, REDIRECT, Deployment, Person
 
 RETRIES = 8
@@ -82,30 +78,10 @@ class Browser:
         return self.send("POST", path, data=data, **options)
 
 
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
-
-
-def unverified(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return data
-
-
 def authorize(browser: Browser, client_id: str = "rp", **extra: str
               ) -> tuple[httpx.Response, str]:
     """The client sends the person to /authorize; returns the answer and the PKCE verifier."""
-    verifier, challenge = pkce()
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
-              "scope": "openid profile email", "state": secrets.token_urlsafe(8),
-              "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
-              "code_challenge_method": "S256", **extra}
+    params, verifier = pkce_query(client_id, redirect_uri=REDIRECT, **extra)
     return browser.get("/authorize?" + urlencode(params)), verifier
 
 

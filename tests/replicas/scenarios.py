@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
-import json
 import os
 import re
 import subprocess
@@ -12,15 +10,15 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import pytest
 from joserfc import jwk, jwt
 
 from idp.login import ACR_2SV, ACR_TRUSTED_BROWSER
-from tests.oidc.helpers import form_with
+from tests.oidc.helpers import form_with, header_of, query_of
 from tests.replicas.deployment import BYE, PASSWORD, PER_IP_PER_MINUTE, REDIRECT, Deployment
 from tests.replicas.journey import (
     Browser,
@@ -29,7 +27,6 @@ from tests.replicas.journey import (
     authorize,
     exchange,
     logout,
-    query_of,
     refresh,
     sign_in,
     tokens_of,
@@ -90,8 +87,7 @@ def trusted_browser_removed_on_one_is_refused_by_all(dep: Deployment) -> None:
     """T1 on one replica, used on another, removed on a third: from that response on, every
     replica asks this browser for a code."""
     person = dep.person("trusting")
-    browser = Browser(dep, local_address="127.0.0.7")
-    try:
+    with closing(Browser(dep, local_address="127.0.0.7")) as browser:
         with dep.balancer.pinned(0):
             first = sign_in(browser, person, trust=True)
         assert browser.asked_code == 1
@@ -122,8 +118,6 @@ def trusted_browser_removed_on_one_is_refused_by_all(dep: Deployment) -> None:
         assert browser.asked_code == 3
         assert again.claims["acr"] == ACR_2SV
         assert "mfa" in again.claims["amr"]
-    finally:
-        browser.close()
     count("journeys", 4)
 
 
@@ -131,8 +125,7 @@ def replica_killed_mid_journey(dep: Deployment) -> None:
     """kill -9 of the replica that took the password: the person goes on, on another one,
     without noticing (the balancer stops sending there; the sign-in is in the store)."""
     person = dep.person("survivor")
-    browser = Browser(dep)
-    try:
+    with closing(Browser(dep)) as browser:
         start, verifier = authorize(browser)
         assert start.headers["location"].startswith("/login"), start.headers["location"]
         page = browser.get(start.headers["location"])
@@ -147,8 +140,6 @@ def replica_killed_mid_journey(dep: Deployment) -> None:
         tokens = exchange(browser, code, verifier)
         assert {"otp", "mfa"} <= set(tokens.claims["amr"])
         assert refresh(browser, tokens).status_code == 200
-    finally:
-        browser.close()
     served_after = dep.balancer.replicas_since(mark)
     assert served_after, "nothing was served after the kill"
     assert victim not in served_after, served_after
@@ -181,8 +172,7 @@ def key_rotation_on_one_is_served_and_verified_by_all(dep: Deployment) -> None:
         time.monotonic() - started, 1)
     time.sleep(max(0.0, started + prepublish_s + 0.5 - time.monotonic()))
     person = dep.person("rotation")
-    browser = Browser(dep)
-    try:
+    with closing(Browser(dep)) as browser:
         tokens = sign_in(browser, person)
         kid = header_of(tokens.id_token)["kid"]
         assert kid in new_kids, "the new key does not sign"
@@ -195,19 +185,11 @@ def key_rotation_on_one_is_served_and_verified_by_all(dep: Deployment) -> None:
                 assert userinfo(seen, tokens).status_code == 200
             finally:
                 seen.close()
-    finally:
-        browser.close()
     count("journeys")
 
 
 def _kids(url: str) -> set[str]:
     return {key["kid"] for key in httpx.get(url, timeout=10).json()["keys"]}
-
-
-def header_of(token: str) -> dict[str, Any]:
-    head = token.split(".")[0]
-    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-    return data
 
 
 def password_attempt(browser: Browser, email: str, password: str,

@@ -6,34 +6,16 @@ A barrier releases all callers at once, so each race is real rather than sequent
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
-
 from idp.store import Store
+from tests.races import race
 from tests.store import _workers
 from tests.store.conftest import Backend, Workers
-
-T = TypeVar("T")
 
 RACERS = 32
 COUNTING_THREADS = 8
 INCREMENTS = 200
 CAS_THREADS = 8
 CAS_INCREMENTS = 25
-
-
-def race(threads: int, work: Callable[[int], T]) -> list[T]:
-    """Run ``work(i)`` in ``threads`` threads released together; results in thread order."""
-    barrier = threading.Barrier(threads, timeout=30)
-
-    def run(index: int) -> T:
-        barrier.wait()
-        return work(index)
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(run, range(threads)))
 
 
 def test_add_has_exactly_one_winner(store: Store) -> None:

@@ -6,6 +6,7 @@ import threading
 
 import bcrypt
 import pytest
+from tests.races import winners
 
 from idp.observability import AuditEvent
 from idp.services import Services
@@ -53,23 +54,8 @@ def test_password_never_appears_in_public_views(services: Services) -> None:
 
 
 def test_concurrent_creates_of_one_email_make_one_account(services: Services) -> None:
-    results: list[str] = []
-    lock = threading.Lock()
-
-    def create() -> None:
-        try:
-            services.accounts.create("race@example.com")
-            outcome = "created"
-        except EmailTaken:
-            outcome = "taken"
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=create) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    won = winners(16, lambda _: services.accounts.create("race@example.com"), EmailTaken)
+    results = ["created" if created else "taken" for created in won]
     assert results.count("created") == 1
     assert results.count("taken") == 15
     assert sum(1 for _ in services.accounts.all()) == 1

@@ -16,8 +16,8 @@ from idp.settings import Settings
 from idp.web.errors import install_error_handlers
 from idp.web.headers import SecurityHeadersMiddleware
 from idp.web.templating import Templates
-from tests.conftest import make_settings
-from tests.live_server import free_port, live_server
+from tests.conftest import loopback_settings
+from tests.live_server import live_server
 
 TEST_TEMPLATES = Path(__file__).parent / "templates"
 # What the failing route raises: it must never reach a page or a log line.
@@ -75,9 +75,6 @@ class Site:
 @contextmanager
 def serve_site(tmp_path: Path, **sections: dict[str, object]) -> Iterator[Site]:
     """The site on a free loopback port whose issuer is that very address (as in dev)."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    server = {"issuer": f"http://127.0.0.1:{port}", **sections.pop("server", {})}
-    settings = make_settings(tmp_path, server=server, **sections)
+    settings, port = loopback_settings(tmp_path, **sections)
     with live_server(build_site(settings), port=port) as base:
         yield Site(base, settings)

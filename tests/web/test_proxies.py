@@ -5,21 +5,18 @@ proxies is in tests/replicas)."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from idp.settings import ServerSettings, SettingsError
 from idp.web.proxies import ForwardedHeadersMiddleware, TrustedProxies, parse_address
 from tests.conftest import make_settings
-from tests.live_server import free_port
+from tests.live_server import live_server
 
 
 async def shown(scope: Scope, receive: Receive, send: Send) -> None:
@@ -32,22 +29,9 @@ async def shown(scope: Scope, receive: Receive, send: Send) -> None:
 @contextmanager
 def serving(trusted: list[str]) -> Iterator[str]:
     """The middleware in front of ``shown``, on a real uvicorn that reads no header itself."""
-    port = free_port()
-    config = uvicorn.Config(ForwardedHeadersMiddleware(shown, trusted), host="127.0.0.1",
-                            port=port, proxy_headers=False, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with live_server(ForwardedHeadersMiddleware(shown, trusted), proxy_headers=False,
+                     lifespan="off") as base:
+        yield base + "/"
 
 
 def seen(url: str, headers: list[tuple[str, str]], local: str = "127.0.0.1") -> dict[str, str]:

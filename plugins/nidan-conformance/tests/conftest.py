@@ -17,6 +17,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -135,11 +136,8 @@ class ConformanceHarness(ContractHarness):
 def conformance_harness(tmp_path: Path) -> Iterator[ContractHarness]:
     from idp_conformance import ConformanceMethod
 
-    built = ConformanceHarness(tmp_path, ConformanceMethod, {"code": CODE})
-    try:
+    with closing(ConformanceHarness(tmp_path, ConformanceMethod, {"code": CODE})) as built:
         yield built
-    finally:
-        built.close()
 
 
 @pytest.fixture

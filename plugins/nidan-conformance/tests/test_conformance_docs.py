@@ -16,15 +16,17 @@ import re
 import secrets
 import tomllib
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 import pytest
+from tests.html_forms import Form, Page, page
 from tests.live_server import free_port, live_server
+from tests.oidc.helpers import query_of
 
 from idp.app import create_app
 from idp.oidc.clients import hash_secret, new_secret
@@ -59,34 +61,10 @@ def simple_match(pattern: str, url: str) -> bool:
                         re.S) is not None
 
 
-@dataclass
-class Form:
-    action: str
-    hidden: dict[str, str] = field(default_factory=dict)
-    inputs: dict[str, str] = field(default_factory=dict)  # id -> name
-    buttons: list[dict[str, str]] = field(default_factory=list)
-
-
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[Form] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.forms.append(Form(values.get("action", "")))
-        elif tag == "input" and self.forms:
-            if values.get("type") == "hidden":
-                self.forms[-1].hidden[values.get("name", "")] = values.get("value", "")
-            elif values.get("id"):
-                self.forms[-1].inputs[values["id"]] = values.get("name", "")
-        elif tag == "button" and self.forms:
-            self.forms[-1].buttons.append(values)
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
+def _typed_inputs(form: Form) -> dict[str, str]:
+    """id -> name of the inputs a person types into (the suite finds them by id)."""
+    return {str(attrs["id"]): attrs.get("name") or "" for attrs in form.inputs
+            if attrs.get("type") != "hidden" and attrs.get("id")}
 
 
 @dataclass
@@ -121,11 +99,9 @@ class SuiteBrowser:
             response = self.http.get(location)
         raise AssertionError("too many redirects")
 
-    def _forms(self) -> _Forms:
+    def _forms(self) -> Page:
         assert self.page is not None, f"no provider page at {self.url}"
-        parser = _Forms()
-        parser.feed(self.page.text)
-        return parser
+        return page(self.page.text)
 
     def run(self, entry: dict[str, Any]) -> None:
         for task in entry["tasks"]:
@@ -146,10 +122,11 @@ class SuiteBrowser:
             assert re.search(command[4], " ".join(self._forms().text)), command
         elif kind == "text":
             assert selector_type == "id"
-            forms = [f for f in self._forms().forms if target in f.inputs]
-            assert forms or optional, f"no field with id {target!r} at {self.url}"
-            if forms:
-                self.typed[forms[0].inputs[target]] = command[3]
+            inputs = [typed for typed in map(_typed_inputs, self._forms().forms)
+                      if target in typed]
+            assert inputs or optional, f"no field with id {target!r} at {self.url}"
+            if inputs:
+                self.typed[inputs[0][target]] = command[3]
         elif kind == "click":
             assert selector_type == "css"
             self.click(target, optional)
@@ -247,10 +224,6 @@ def authorization_url(config: dict[str, Any], **extra: str) -> str:
               "nonce": secrets.token_urlsafe(8), "login_hint": config["server"]["login_hint"],
               **extra}
     return f"{discovery['authorization_endpoint']}?{urlencode(params)}"
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 def sign_in(browser: SuiteBrowser, config: dict[str, Any], **extra: str) -> dict[str, str]:
@@ -358,9 +331,6 @@ def test_the_shipped_config_starts_a_conformance_deployment(
         snippet("conformance-clients.toml").replace("REPLACE-WITH-", ""))
     settings = load_settings(CONFIG)
     assert getattr(settings.server, "conformance", False) is True
-    services = build_services(settings)
-    try:
+    with closing(build_services(settings)) as services:
         assert sorted(services.methods.methods) == ["conformance", "totp"]
         assert services.oidc.clients.get("nidan-conformance-1") is not None
-    finally:
-        services.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,8 @@ from idp_sms import SmsMethod, sms_text
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[ContractHarness]:
-    built = ContractHarness(tmp_path, SmsMethod, {})
-    try:
+    with closing(ContractHarness(tmp_path, SmsMethod, {})) as built:
         yield built
-    finally:
-        built.close()
 
 
 @pytest.mark.parametrize("locale", ["ja", "en"])

@@ -6,6 +6,7 @@ import base64
 import time
 import urllib.parse
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,8 @@ def test_rfc6238_vectors_through_the_core(
     tmp_path: Path, when: int, expected: str, mode: str
 ) -> None:
     # The plugin's verify, driven by the core, accepts each vector at its time, once.
-    harness = ContractHarness(tmp_path, TotpMethod, {"algorithm": mode, "digits": 8})
-    try:
+    config = {"algorithm": mode, "digits": 8}
+    with closing(ContractHarness(tmp_path, TotpMethod, config)) as harness:
         secret = base64.b32encode(SEEDS[mode]).decode()
         harness.service.import_credential(harness.user, "totp", "primary", {
             "secret": secret, "algorithm": mode, "digits": "8", "period": "30",
@@ -65,17 +66,12 @@ def test_rfc6238_vectors_through_the_core(
         assert result.amr == ("otp",)
         with pytest.raises(WrongCode):
             harness.service.verify(harness.user, "primary", {"code": expected})
-    finally:
-        harness.close()
 
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[ContractHarness]:
-    built = ContractHarness(tmp_path, TotpMethod, {})
-    try:
+    with closing(ContractHarness(tmp_path, TotpMethod, {})) as built:
         yield built
-    finally:
-        built.close()
 
 
 def enroll(h: ContractHarness, user: MethodUser | None = None) -> tuple[str, dict[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,8 @@ EN_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eig
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[ContractHarness]:
-    built = ContractHarness(tmp_path, VoiceMethod, {})
-    try:
+    with closing(ContractHarness(tmp_path, VoiceMethod, {})) as built:
         yield built
-    finally:
-        built.close()
 
 
 @pytest.mark.parametrize(("locale", "words"), [("ja", JA_DIGITS), ("en", EN_DIGITS)])
@@ -69,13 +67,12 @@ def test_service_numbers_are_refused(harness: ContractHarness, typed: str) -> No
 
 
 def test_allowed_regions(tmp_path: Path) -> None:
-    harness = ContractHarness(tmp_path, VoiceMethod, {"allowed_regions": ["JP"]})
-    try:
-        with pytest.raises(PhoneRegionNotAllowed):
-            harness.service.begin_enrollment(harness.user, "primary", "voice",
-                                             {"phone": "+44 20 7946 0018"})
-    finally:
-        harness.close()
+    with (
+        closing(ContractHarness(tmp_path, VoiceMethod, {"allowed_regions": ["JP"]})) as harness,
+        pytest.raises(PhoneRegionNotAllowed),
+    ):
+        harness.service.begin_enrollment(harness.user, "primary", "voice",
+                                         {"phone": "+44 20 7946 0018"})
 
 
 def test_describe(harness: ContractHarness) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.races import winners
 
 from idp.methods import (
     CeremonyCancelled,
@@ -33,20 +33,23 @@ CONFIG = {"rp_id": "localhost", "allowed_origins": [ORIGIN]}
 
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[ContractHarness]:
-    harness = ContractHarness(tmp_path, WebAuthnMethod, CONFIG)
-    try:
+    with closing(ContractHarness(tmp_path, WebAuthnMethod, CONFIG)) as harness:
         yield harness
-    finally:
-        harness.close()
+
+
+def begin(h: ContractHarness, role: Any = "primary", name: str = "Blue key") -> dict[str, Any]:
+    """The registration ceremony of a key named ``name`` (login transaction ``tx``)."""
+    pending = h.service.begin_enrollment(h.user, role, "webauthn", {"key_name": name},
+                                         transaction="tx")
+    assert pending.ceremony is not None
+    return dict(pending.ceremony)
 
 
 def enroll(h: ContractHarness, key: SoftAuthenticator, role: Any = "primary",
            name: str = "Blue key") -> None:
-    pending = h.service.begin_enrollment(h.user, role, "webauthn", {"key_name": name},
-                                         transaction="tx")
-    assert pending.ceremony is not None
-    assert pending.ceremony["kind"] == "create"
-    h.service.complete_enrollment(h.user, role, {"credential": key.answer(pending.ceremony)},
+    ceremony = begin(h, role, name)
+    assert ceremony["kind"] == "create"
+    h.service.complete_enrollment(h.user, role, {"credential": key.answer(ceremony)},
                                   transaction="tx")
 
 
@@ -69,18 +72,15 @@ def test_registration_stores_a_named_key_and_the_options_fit_a_second_factor(
     h: ContractHarness,
 ) -> None:
     key = SoftAuthenticator(origin=ORIGIN, rp_id="localhost")
-    pending = h.service.begin_enrollment(h.user, "primary", "webauthn",
-                                         {"key_name": "Blue key"}, transaction="tx")
-    assert pending.ceremony is not None
-    options = pending.ceremony["options"]
+    ceremony = begin(h)
+    options = ceremony["options"]
     assert options["rp"]["id"] == "localhost"
     assert options["attestation"] == "none"
     assert options["authenticatorSelection"]["residentKey"] == "discouraged"
     assert options["authenticatorSelection"]["userVerification"] == "preferred"
     assert options["user"]["name"] == h.user.email
     assert h.user.id not in json.dumps(options)  # the user handle is opaque
-    h.service.complete_enrollment(h.user, "primary",
-                                  {"credential": key.answer(pending.ceremony)},
+    h.service.complete_enrollment(h.user, "primary", {"credential": key.answer(ceremony)},
                                   transaction="tx")
     view = h.service.credentials(h.user)["primary"]
     assert [k.name for k in view.keys] == ["Blue key"]
@@ -224,22 +224,9 @@ def test_two_concurrent_registration_completions_make_one_credential(
     h: ContractHarness,
 ) -> None:
     key = SoftAuthenticator(origin=ORIGIN, rp_id="localhost")
-    pending = h.service.begin_enrollment(h.user, "primary", "webauthn",
-                                         {"key_name": "Blue key"}, transaction="tx")
-    assert pending.ceremony is not None
-    form = {"credential": key.answer(pending.ceremony)}
-    barrier = threading.Barrier(4)
-
-    def complete(_: int) -> bool:
-        barrier.wait()
-        try:
-            h.service.complete_enrollment(h.user, "primary", form, transaction="tx")
-        except MethodError:
-            return False
-        return True
-
-    with ThreadPoolExecutor(4) as pool:
-        outcomes = list(pool.map(complete, range(4)))
+    form = {"credential": key.answer(begin(h))}
+    outcomes = winners(4, lambda _: h.service.complete_enrollment(h.user, "primary", form,
+                                                                  transaction="tx"), MethodError)
     assert outcomes.count(True) == 1
     assert len(h.service.credentials(h.user)["primary"].keys) == 1
     # The same for one more key on /account.
@@ -247,18 +234,8 @@ def test_two_concurrent_registration_completions_make_one_credential(
     more = h.service.begin_add_key(h.user, "primary", {"key_name": "Spare"}, transaction="t2")
     assert more.ceremony is not None
     form = {"credential": spare.answer(more.ceremony)}
-    barrier = threading.Barrier(4)
-
-    def add(_: int) -> bool:
-        barrier.wait()
-        try:
-            h.service.complete_add_key(h.user, "primary", form, transaction="t2")
-        except MethodError:
-            return False
-        return True
-
-    with ThreadPoolExecutor(4) as pool:
-        outcomes = list(pool.map(add, range(4)))
+    outcomes = winners(4, lambda _: h.service.complete_add_key(h.user, "primary", form,
+                                                               transaction="t2"), MethodError)
     assert outcomes.count(True) == 1
     assert [k.name for k in h.service.credentials(h.user)["primary"].keys] == [
         "Blue key", "Spare"]
