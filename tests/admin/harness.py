@@ -3,6 +3,7 @@ its /token, calls over HTTP, and a look at the state a refused call must not cha
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,10 @@ ALL = ("admin:users:read", "admin:users:write", "admin:mfa:reset", "admin:sessio
        "admin:clients:write", "admin:audit:read")
 SERVICE: dict[str, Any] = {"grant_types": ["client_credentials"], "redirect_uris": [],
                            "post_logout_redirect_uris": []}
+# One connection pool for every call of the tests (a new client per call costs more than
+# the call); the connections of a stopped server are simply opened again.
+HTTP = httpx.Client(timeout=10)
+atexit.register(HTTP.close)
 
 
 @contextmanager
@@ -33,9 +38,9 @@ def admin_env(tmp_path: Path) -> Iterator[Env]:
 
 
 def token(env: Env, client_id: str = "ops", scope: str = " ".join(ALL)) -> str:
-    answer = httpx.post(env.url("/token"), data={"grant_type": "client_credentials",
-                                                 "scope": scope},
-                        auth=(client_id, env.secrets[client_id]))
+    answer = HTTP.post(env.url("/token"), data={"grant_type": "client_credentials",
+                                                "scope": scope},
+                       auth=(client_id, env.secrets[client_id]))
     assert answer.status_code == 200, answer.text
     value: str = answer.json()["access_token"]
     return value
@@ -46,7 +51,7 @@ def call(env: Env, method: str, path: str, bearer: str | None = None, *,
     sent = dict(headers or {})
     if bearer is not None:
         sent["Authorization"] = f"Bearer {bearer}"
-    return httpx.request(method, env.url(PREFIX + path), json=json, headers=sent, timeout=10)
+    return HTTP.request(method, env.url(PREFIX + path), json=json, headers=sent)
 
 
 def api(env: Env, method: str, template: str, bearer: str | None = None, *,

@@ -154,7 +154,7 @@ def test_bad_input_is_a_problem_and_stores_nothing(env: Env) -> None:
                           headers={"Authorization": f"Bearer {bearer}",
                                    "Content-Type": "application/x-www-form-urlencoded"})
     assert checked(not_json, "POST", "/users").status_code == 415
-    users, seq = snapshot(env)
+    users, _ = snapshot(env)
     assert users == before[0]
     # Nothing stored but the audit of each refusal (4xx), with the problem's kind.
     refused = audit_since(env, before[1])
