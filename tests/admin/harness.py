@@ -12,7 +12,17 @@ from typing import Any
 import httpx
 
 from tests.admin.openapi_check import PREFIX, checked
-from tests.oidc.helpers import Env, add_client, provider_env
+from tests.oidc.helpers import (
+    Env,
+    add_client,
+    authorize,
+    authorize_query,
+    exchange,
+    journey,
+    pkce,
+    provider_env,
+    query_of,
+)
 
 ALL = ("admin:users:read", "admin:users:write", "admin:mfa:reset", "admin:sessions:revoke",
        "admin:clients:write", "admin:audit:read")
@@ -73,3 +83,16 @@ def new_user(env: Env, email: str) -> httpx.Response:
 
 def audit_since(env: Env, seq: int) -> list[dict[str, Any]]:
     return list(env.services.audit_log.events(after=seq))
+
+
+def sign_in_to_rp(env: Env, agent: httpx.Client, email: str, **how: bool) -> dict[str, Any]:
+    """The real journey (password, TOTP) to the client ``rp``; its tokens."""
+    verifier, challenge = pkce()
+    start = authorize(env, agent, **authorize_query(code_challenge=challenge,
+                                                    code_challenge_method="S256"))
+    left = journey(env, agent, start, email, **how)
+    assert left.status_code == 303, left.text[:300]
+    answer = exchange(env, query_of(left.headers["location"])["code"], verifier)
+    assert answer.status_code == 200, answer.text
+    tokens: dict[str, Any] = answer.json()
+    return tokens

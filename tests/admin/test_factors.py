@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from idp.users import method_user
-from tests.admin.harness import HTTP, admin_env, api, audit_since, token
+from tests.admin.harness import HTTP, admin_env, api, audit_since, sign_in_to_rp, token
 from tests.oidc.helpers import (
     TOTP_SECRET,
     Env,
     add_client,
     authorize,
     authorize_query,
-    exchange,
     form_with,
     journey,
     make_user,
     pkce,
-    query_of,
 )
 
 METHODS = "/users/{user_id}/methods"
@@ -42,19 +39,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 def agent() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=10) as client:
         yield client
-
-
-def sign_in_to_rp(env: Env, agent: httpx.Client, email: str, **how: bool) -> dict[str, Any]:
-    """The real journey (password, TOTP) to the client ``rp``; its tokens."""
-    verifier, challenge = pkce()
-    start = authorize(env, agent, **authorize_query(code_challenge=challenge,
-                                                    code_challenge_method="S256"))
-    left = journey(env, agent, start, email, **how)
-    assert left.status_code == 303, left.text[:300]
-    answer = exchange(env, query_of(left.headers["location"])["code"], verifier)
-    assert answer.status_code == 200, answer.text
-    tokens: dict[str, Any] = answer.json()
-    return tokens
 
 
 def test_methods_are_described_never_secret(env: Env) -> None:

@@ -99,6 +99,9 @@ def create_client(services: Services, caller: Caller, call: Call) -> Response:
 
 def update_client(services: Services, caller: Caller, call: Call) -> Response:
     changes = _sent_settings(call.body)
+    if "client_id" in changes:
+        return problem(422, "client_id names the client: it cannot change (add another).",
+                       kind="invalid-body")
     client = _existing(services, call)
     _within_reach(services, caller, client.config.admin_scopes)
     scopes = changes.get("admin_scopes", [])

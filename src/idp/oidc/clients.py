@@ -356,7 +356,8 @@ class Clients:
         client = self._stored(client_id)
         fixed = sorted(set(changes) & _SECRET_FIELDS)
         if fixed:
-            raise ClientError(f"{', '.join(fixed)} cannot be changed (rotate the secret)")
+            raise ClientError(f"{', '.join(fixed)} cannot be changed here (a client's id is "
+                              "fixed; its secret changes by rotate_secret)")
         updated = client_config({**client.config.model_dump(mode="json"), **changes},
                                 f"client {client_id}")
         self._store.set(_STORE_PREFIX + client_id, dump_record(updated.model_dump(mode="json")))
