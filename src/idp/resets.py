@@ -71,14 +71,15 @@ def reset_two_step(services: ResetServices, user: User, *, actor: str,
     return TwoStepReset(removed, browsers, queued, code)
 
 
-def end_access(services: ResetServices, user_id: str, *, actor: str, reason: str
-               ) -> AccessEnded:
+def end_access(services: ResetServices, user_id: str, *, actor: str, reason: str,
+               move_epoch: bool = True) -> AccessEnded:
     """Every way back in closes at once: trusted browsers revoked, sessions ended (their
     refresh tokens revoked, back-channel logout queued to the clients they served), and the
     security epoch moved, so offline refresh tokens and sign-ins in progress stop too."""
     browsers = services.devices.revoke_all(user_id, actor=actor, reason=reason)
     queued = services.oidc.logout.end_all(user_id, reason=reason, actor=actor)
-    services.accounts.bump_epoch(user_id, reason=reason, actor=actor)
+    if move_epoch:  # False only when the caller just moved it (disable_person)
+        services.accounts.bump_epoch(user_id, reason=reason, actor=actor)
     return AccessEnded(browsers, queued)
 
 
@@ -86,8 +87,8 @@ def disable_person(services: ResetServices, user_id: str, *, actor: str) -> User
     """Disable the account and close every way back in at once (:func:`end_access`: the
     clients hear of it by back-channel logout). ``idp users disable`` and the admin API's
     ``:disable`` call this. Returns the account as now stored."""
-    services.accounts.set_status(user_id, "disabled", actor=actor)
-    end_access(services, user_id, actor=actor, reason="disabled")
+    services.accounts.set_status(user_id, "disabled", actor=actor)  # moves the epoch
+    end_access(services, user_id, actor=actor, reason="disabled", move_epoch=False)
     user = services.accounts.get(user_id)
     if user is None:
         raise UserNotFound(f"no user with id {user_id!r}")

@@ -120,6 +120,6 @@ def test_disabling_ends_access_with_back_channel_logout(env: Env, receiver: Rece
     logged_out(receiver, {sid})
     assert refused(env, tokens)
     assert env.services.sessions.of_user(person.id) == []
-    # The ETag answered is the user as now stored (the epoch moved twice).
+    # The ETag answered is the user as now stored.
     again = api(env, "GET", "/users/{user_id}", bearer, params={"user_id": person.id})
     assert again.headers["etag"] == disabled.headers["etag"]
