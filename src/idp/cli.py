@@ -24,7 +24,7 @@ from idp.cli_scim import register as register_scim_commands
 from idp.cli_security import register as register_security_commands
 from idp.devmode import prepare_dev
 from idp.methods import MethodError
-from idp.resets import delete_person
+from idp.resets import delete_person, disable_person
 from idp.services import MethodImporter
 from idp.settings import SettingsError
 from idp.store import StoreError
@@ -231,7 +231,10 @@ def _status_command(name: str, status: str, verb: str) -> None:
     def command(state: State, email: str) -> None:
         with state.services() as services:
             user = services.accounts.require(email)
-            services.accounts.set_status(user.id, status, actor="cli")  # type: ignore[arg-type]
+            if status == "disabled":  # every way back in closes too (sessions, clients)
+                disable_person(services, user.id, actor="cli")
+            else:
+                services.accounts.set_status(user.id, "active", actor="cli")
         click.echo(f"{verb} {user.email}")
 
     command.__doc__ = f"{verb.capitalize()} a user."

@@ -14,6 +14,7 @@ import click
 
 from idp.cli_common import State, fail, pass_state
 from idp.oidc.clients import (
+    MAX_SECRET_OVERLAP_S,
     MIN_SECRET_CHARS,
     Client,
     ClientConfigError,
@@ -36,15 +37,13 @@ def _when(timestamp: float | None) -> str:
 
 def client_report(client: Client) -> dict[str, Any]:
     """What an operator may see of a client: everything but the secret's hash."""
-    data = client.config.model_dump(mode="json")
-    data["has_secret"] = data.pop("secret_hash") is not None
-    data["source"] = client.source
-    return data
+    return client.public()
 
 
 def _print_client(report: dict[str, Any]) -> None:
     for key in ("client_id", "client_name", "source", "token_endpoint_auth_method",
-                "has_secret", "grant_types", "scopes", "admin_scopes", "redirect_uris",
+                "has_secret", "previous_secret_valid_until", "grant_types", "scopes",
+                "admin_scopes", "redirect_uris",
                 "post_logout_redirect_uris", "backchannel_logout_uri", "require_pkce",
                 "skip_consent", "introspection", "id_token_signed_response_alg", "jwks_uri",
                 "access_token_lifetime_s", "id_token_lifetime_s", "refresh_token_lifetime_s"):
@@ -169,15 +168,23 @@ def register(main: click.Group) -> None:
 
     @clients.command("rotate-secret")
     @click.argument("client_id")
+    @click.option("--overlap", "overlap_s", type=click.IntRange(0, MAX_SECRET_OVERLAP_S),
+                  default=0, show_default=True, metavar="SECONDS",
+                  help="Keep the old secret valid this long beside the new one.")
     @pass_state
-    def clients_rotate(state: State, client_id: str) -> None:
-        """Give a stored client a new secret (printed once); the old one stops at once."""
+    def clients_rotate(state: State, client_id: str, overlap_s: int) -> None:
+        """Give a stored client a new secret (printed once). The old one stops at once, or
+        after --overlap seconds (both work meanwhile)."""
         with state.services() as services:
             try:
-                secret = services.oidc.clients.rotate_secret(client_id, actor="cli")
+                secret = services.oidc.clients.rotate_secret(client_id, actor="cli",
+                                                             overlap_s=overlap_s)
             except ClientError as exc:
                 fail(str(exc))
         click.echo(f"client secret of {client_id} (shown once; store it now): {secret}")
+        if overlap_s:
+            until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(time.time() + overlap_s))
+            click.echo(f"the old secret stays valid until {until}")
 
     @clients.command("delete")
     @click.argument("client_id")

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from idp.devices.useragent import label_from_user_agent
 from idp.observability import Audit
 from idp.settings import Settings
 from idp.store import Store, StoreError, dump_record, load_record
@@ -65,6 +66,10 @@ class SsoSession:
     last_seen: float
     # When a second factor (a code, not a trusted browser) was last passed: C2 freshness.
     second_factor_at: float | None = None
+    # What the operator sees of it (admin API): a browser label made from the User-Agent
+    # by a fixed vocabulary (idp.devices.useragent), and the address it was created from.
+    browser: str = ""
+    address: str | None = None
     token_hash: str = field(default="", repr=False)
 
     def fresh_second_factor(self, within_s: float, now: float | None = None) -> bool:
@@ -101,7 +106,8 @@ class SsoSessions:
 
     def create(
         self, *, user_id: str, epoch: int, amr: tuple[str, ...], acr: str, auth_time: float,
-        second_factor_at: float | None,
+        second_factor_at: float | None, user_agent: str | None = None,
+        address: str | None = None,
     ) -> tuple[SsoSession, SessionCookie]:
         now = self._clock()
         token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -109,7 +115,8 @@ class SsoSessions:
         session = SsoSession(
             sid=secrets.token_urlsafe(SID_BYTES), user_id=user_id, auth_time=auth_time,
             amr=amr, acr=acr, epoch=epoch, created=now, last_seen=now,
-            second_factor_at=second_factor_at, token_hash=token_hash,
+            second_factor_at=second_factor_at, browser=label_from_user_agent(user_agent),
+            address=address, token_hash=token_hash,
         )
         self._store.set(_session_key(token_hash), self._dump(session), ttl=self._absolute_s)
         self._store.set(_sid_key(session.sid), token_hash.encode(), ttl=self._absolute_s)
@@ -193,6 +200,12 @@ class SsoSessions:
                 continue
             ended[sid] = self.end(session, reason=reason, actor=actor)
         return ended
+
+    def of_user(self, user_id: str) -> list[SsoSession]:
+        """The person's sessions still stored, oldest first (an expired or older-epoch one
+        may be among them until its next use ends it: compare ``epoch``)."""
+        found = [self.by_sid(sid) for sid in self._store.smembers(_user_sessions_key(user_id))]
+        return sorted((s for s in found if s is not None), key=lambda s: (s.created, s.sid))
 
     def clear_cookie(self) -> SessionCookie:
         return SessionCookie(self.cookie_name, "", 0, self._secure)

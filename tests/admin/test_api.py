@@ -1,124 +1,32 @@
-"""/admin/api/v1 over real HTTP on a live provider, with tokens from its own /token."""
+"""/admin/api/v1 over real HTTP on a live provider, with tokens from its own /token: the
+document, authentication, users and the audit stream."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from idp.admin import routes
+from idp.admin import OPERATIONS, routes
 from idp.admin.openapi import DOCUMENT
 from idp.oidc.clients import ClientConfig
+from tests.admin.harness import SERVICE, admin_env, audit_since, call, new_user, token
 from tests.admin.openapi_check import PREFIX, checked
-from tests.oidc.helpers import Env, add_client, make_user, provider_env, sign_in, tokens_for
-
-ALL = ("admin:users:read", "admin:users:write", "admin:audit:read")
-SERVICE: dict[str, Any] = {"grant_types": ["client_credentials"], "redirect_uris": [],
-                           "post_logout_redirect_uris": []}
+from tests.oidc.helpers import Env, add_client, make_user, sign_in, tokens_for
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    with provider_env(tmp_path_factory.mktemp("admin")) as running:
-        add_client(running, "ops", admin_scopes=list(ALL), **SERVICE)
-        add_client(running, "reader", admin_scopes=["admin:users:read"], **SERVICE)
-        add_client(running, "plain", **SERVICE)
-        add_client(running, "brief", admin_scopes=list(ALL), access_token_lifetime_s=60,
-                   **SERVICE)
+    with admin_env(tmp_path_factory.mktemp("admin")) as running:
         yield running
-
-
-def token(env: Env, client_id: str = "ops", scope: str = " ".join(ALL)) -> str:
-    answer = httpx.post(env.url("/token"), data={"grant_type": "client_credentials",
-                                                 "scope": scope},
-                        auth=(client_id, env.secrets[client_id]))
-    assert answer.status_code == 200, answer.text
-    value: str = answer.json()["access_token"]
-    return value
-
-
-def call(env: Env, method: str, path: str, bearer: str | None = None, *,
-         json: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
-    sent = dict(headers or {})
-    if bearer is not None:
-        sent["Authorization"] = f"Bearer {bearer}"
-    return httpx.request(method, env.url(PREFIX + path), json=json, headers=sent, timeout=10)
-
-
-def new_user(env: Env, email: str) -> httpx.Response:
-    return checked(call(env, "POST", "/users", token(env), json={
-        "email": email, "display_name": "Seller", "locale": "en"}), "POST", "/users")
-
-
-# -- every route, refused three ways, changes nothing ---------------------------------------
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    template: str
-    scope: str
-    body: dict[str, Any] | None = None
-
-    def path(self, user_id: str) -> str:
-        return self.template.replace("{user_id}", user_id)
-
-
-def _scope_of(operation: dict[str, Any]) -> str:
-    scope: str = operation["security"][0]["nidan"][0]
-    return scope
-
-
-ROUTES = [Route(method.upper(), template, _scope_of(operation),
-                {"email": "x@example.com"} if operation["operationId"] == "createUser"
-                else {"display_name": "x"} if operation["operationId"] == "updateUser" else None)
-          for template, item in DOCUMENT["paths"].items() for method, operation in item.items()]
 
 
 def snapshot(env: Env) -> tuple[list[dict[str, Any]], int]:
     users = sorted((u.public() for u in env.services.accounts.all()), key=lambda u: u["id"])
     return users, env.services.audit_log.last_seq()
-
-
-@pytest.fixture(scope="module")
-def victim(env: Env) -> tuple[str, str]:
-    created = new_user(env, "victim@example.com")
-    return created.json()["id"], created.headers["etag"]
-
-
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.template}")
-@pytest.mark.parametrize("how", ["no token", "lacking scope", "expired", "not ours",
-                                 "another admin scope"])
-def test_refused_without_the_right_token_and_nothing_changes(
-        env: Env, victim: tuple[str, str], route: Route, how: str) -> None:
-    user_id, tag = victim
-    if how == "no token":
-        bearer, expected = None, 401
-    elif how == "lacking scope":
-        # reader has only admin:users:read; plain has no admin scope at all.
-        bearer = (token(env, "reader", "admin:users:read") if route.scope != "admin:users:read"
-                  else token(env, "plain", ""))
-        expected = 403
-    elif how == "expired":
-        bearer, expected = token(env, "brief", route.scope), 401
-        env.clock.advance(61)
-    elif how == "not ours":
-        bearer, expected = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", 401
-    else:
-        bearer, expected = token(env, "ops", "admin:users:read" if route.scope !=
-                                 "admin:users:read" else "admin:audit:read"), 403
-    before = snapshot(env)
-    answer = call(env, route.method, route.path(user_id), bearer, json=route.body,
-                  headers={"If-Match": tag})
-    checked(answer, route.method, route.template)
-    assert answer.status_code == expected, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
-    assert answer.headers["www-authenticate"].startswith("Bearer")
-    assert snapshot(env) == before
 
 
 def test_a_persons_access_token_is_refused(env: Env) -> None:
@@ -136,9 +44,18 @@ def test_every_route_is_in_the_document_and_every_operation_is_tested() -> None:
               for route in mount.routes  # type: ignore[attr-defined]
               for method in (route.methods or ()) if method != "HEAD"
               and route.path not in ("/openapi.json", "/{rest:path}")}
-    documented = {(r.method, r.template) for r in ROUTES}
+    documented = {(method.upper(), template) for template, item in DOCUMENT["paths"].items()
+                  for method in item}
     assert served == documented
-    assert len(ROUTES) == 8
+    by_id = {operation["operationId"]: (method.upper(), template)
+             for template, item in DOCUMENT["paths"].items()
+             for method, operation in item.items()}
+    assert by_id == {op.operation_id: (op.method, op.path) for op in OPERATIONS}
+    for op in OPERATIONS:  # the scope the document names is the one the route checks
+        method, template = by_id[op.operation_id]
+        assert DOCUMENT["paths"][template][method.lower()]["security"] == [
+            {"nidan": [op.scope]}]
+    assert len(OPERATIONS) == 20
 
 
 def test_the_document_is_served_and_its_schemas_are_valid(env: Env) -> None:
@@ -237,7 +154,13 @@ def test_bad_input_is_a_problem_and_stores_nothing(env: Env) -> None:
                           headers={"Authorization": f"Bearer {bearer}",
                                    "Content-Type": "application/x-www-form-urlencoded"})
     assert checked(not_json, "POST", "/users").status_code == 415
-    assert snapshot(env) == before
+    users, _ = snapshot(env)
+    assert users == before[0]
+    # Nothing stored but the audit of each refusal (4xx), with the problem's kind.
+    refused = audit_since(env, before[1])
+    assert [(e["action"], e["result"]) for e in refused] == [("admin.refused", "failure")] * 7
+    assert {e["reason"] for e in refused} == {"invalid-email", "invalid-body",
+                                              "password-too-short", "not-json"}, refused
     new_user(env, "taken@example.com")
     taken = checked(call(env, "POST", "/users", bearer, json={"email": "TAKEN@example.com"}),
                     "POST", "/users")

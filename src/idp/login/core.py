@@ -231,6 +231,7 @@ class JourneyCore:
             created, cookie = services.sessions.create(
                 user_id=user.id, epoch=user.security_epoch, amr=amr, acr=acr,
                 auth_time=tx.auth_time, second_factor_at=tx.second_factor_at,
+                user_agent=browser.user_agent, address=browser.ip,
             )
             completion = Completion(tx.resume, created, cookie, acr, amr)
         services.audit.emit(

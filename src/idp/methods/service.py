@@ -389,16 +389,17 @@ class MethodService:
 
     # -- changes (C1, C2, C3) ----------------------------------------------------------------------
 
-    def remove(self, user: MethodUser, role: Role) -> None:
+    def remove(self, user: MethodUser, role: Role, *, forced_by: str | None = None) -> None:
         """Remove the ``role`` method. Refused with ``TooFewMethods`` when both roles are
         set (C2: never fewer than two; replace it instead); allowed while enrollment is
-        incomplete (starting over)."""
+        incomplete (starting over). ``forced_by`` names an operator who removes it anyway
+        (the person then signs in with the other method and sets up the missing one)."""
         core = self._core
 
         def change(current: Credentials) -> tuple[Credentials, StoredCredential]:
             if role not in current:
                 raise NotEnrolled(role=role)
-            if all(r in current for r in ROLES):
+            if all(r in current for r in ROLES) and forced_by is None:
                 raise TooFewMethods()
             return {r: c for r, c in current.items() if r != role}, current[role]
 
@@ -406,7 +407,8 @@ class MethodService:
             removed = core.credentials.update(user.id, change)
         self._enroll.forget(user.id, removed)
         core.audit.emit("method.removed", user_id=user.id, role=role, method=removed.method,
-                        credential_id=removed.id)
+                        credential_id=removed.id, **({} if forced_by is None else
+                                                     {"actor": forced_by, "forced": True}))
         core.announce(MethodChange(user.id, "removed", role))
 
     def swap_roles(self, user: MethodUser) -> None:

@@ -7,6 +7,11 @@ A client secret is never stored: only ``sha256:<base64url digest>``. A slow pass
 :data:`MIN_SECRET_CHARS` long; it would only cost ~25 ms of CPU on every token request, the
 hottest path of the provider. The hash is unkeyed so an operator can write one into
 ``clients.toml`` without access to the server's keys. Comparison is constant-time.
+
+A rotation may keep the old secret valid for an overlap (``previous_secret_hash`` until
+``previous_secret_valid_until``), so a tool's instances can take the new one one by one:
+during it either secret authenticates, after it only the new one. Both hashes are compared
+on every attempt, whichever matches, so timing tells nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
@@ -30,6 +36,7 @@ from idp.store import Store, dump_record, load_record
 
 __all__ = [
     "AUTH_METHODS",
+    "MAX_SECRET_OVERLAP_S",
     "MIN_SECRET_CHARS",
     "Client",
     "ClientConfig",
@@ -52,6 +59,12 @@ _CLIENT_ID_CHARS: Final = r"^[A-Za-z0-9._~-]{1,128}$"
 _STORE_PREFIX: Final = "oidc-client:"
 # Parsed stored clients kept per process (only clients that exist are ever kept).
 _PARSED_MAX: Final = 4096
+# Longest overlap of an old and a new secret: enough to redeploy every instance of a tool
+# over a weekend; short enough that a leaked old secret dies soon.
+MAX_SECRET_OVERLAP_S: Final = 7 * 24 * 3600
+# Set only by rotate_secret, never by a client's own settings (update refuses them).
+_SECRET_FIELDS: Final = frozenset({"client_id", "secret_hash", "previous_secret_hash",
+                                   "previous_secret_valid_until"})
 
 
 class ClientError(Exception):
@@ -121,6 +134,9 @@ class ClientConfig(ConfigModel):
     # either client_secret_basic or client_secret_post (as Keycloak-like brokers expect).
     token_endpoint_auth_method: AuthMethod = "client_secret_basic"  # noqa: S105 - a method name
     secret_hash: str | None = None
+    # The secret before the last rotation, accepted until this time (epoch seconds).
+    previous_secret_hash: str | None = None
+    previous_secret_valid_until: float | None = None
     # private_key_jwt: the client's public keys, inline or at a URL the provider fetches.
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
@@ -183,6 +199,11 @@ class ClientConfig(ConfigModel):
             raise ValueError(f"{method} needs secret_hash (see `idp clients new-secret`)")
         if self.secret_hash and not self.secret_hash.startswith(_HASH_PREFIX):
             raise ValueError("secret_hash must start with 'sha256:'")
+        if self.previous_secret_hash is not None and (
+                not self.secret_hash or self.previous_secret_valid_until is None
+                or not self.previous_secret_hash.startswith(_HASH_PREFIX)):
+            raise ValueError("previous_secret_hash needs secret_hash, a 'sha256:' value and "
+                             "previous_secret_valid_until")
         if method == "private_key_jwt" and not (self.jwks or self.jwks_uri):
             raise ValueError("private_key_jwt needs jwks or jwks_uri")
         if method == "none":
@@ -202,9 +223,11 @@ class ClientConfig(ConfigModel):
 class Client:
     """A client as authlib sees it (``ClientMixin``'s methods, duck-typed)."""
 
-    def __init__(self, config: ClientConfig, source: Literal["file", "store"]) -> None:
+    def __init__(self, config: ClientConfig, source: Literal["file", "store"],
+                 clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.source = source
+        self._clock = clock
         self.client_id = config.client_id
         self.id_token_signed_response_alg = config.id_token_signed_response_alg
 
@@ -218,6 +241,15 @@ class Client:
     @property
     def is_public(self) -> bool:
         return self.config.token_endpoint_auth_method == "none"  # noqa: S105 - a method name
+
+    def public(self) -> dict[str, Any]:
+        """What an operator may see of the client: its settings without the secrets' hashes
+        (``has_secret``, and until when an old secret still works)."""
+        data = self.config.model_dump(mode="json")
+        data["has_secret"] = data.pop("secret_hash") is not None
+        data.pop("previous_secret_hash")
+        data["source"] = self.source
+        return data
 
     @property
     def always_consent(self) -> bool:
@@ -259,10 +291,18 @@ class Client:
                 and any(_loopback_any_port(redirect_uri, uri) for uri in self.config.redirect_uris))
 
     def check_client_secret(self, client_secret: str) -> bool:
-        if not self.config.secret_hash:
+        config = self.config
+        if not config.secret_hash:
             return False
-        return hmac.compare_digest(hash_secret(client_secret).encode(),
-                                   self.config.secret_hash.encode())
+        given = hash_secret(client_secret).encode()
+        current = hmac.compare_digest(given, config.secret_hash.encode())
+        # Always a second comparison, so an overlap (or none) does not show in the timing.
+        previous = hmac.compare_digest(
+            given, (config.previous_secret_hash or config.secret_hash).encode())
+        overlapping = (config.previous_secret_hash is not None
+                       and config.previous_secret_valid_until is not None
+                       and self._clock() < config.previous_secret_valid_until)
+        return current or (previous and overlapping)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         registered = self.config.token_endpoint_auth_method
@@ -289,13 +329,15 @@ class Clients:
     """
 
     def __init__(self, store: Store, audit: Audit, file: Path | None = None,
-                 *, file_required: bool = False) -> None:
+                 *, file_required: bool = False, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._audit = audit
+        self._clock = clock
         self._file: dict[str, Client] = {}
         self._parsed: dict[str, tuple[bytes, Client]] = {}
         if file is not None:
-            self._file = {c.client_id: c for c in load_clients_file(file, file_required)}
+            self._file = {c.client_id: Client(c.config, "file", clock)
+                          for c in load_clients_file(file, file_required)}
         clashes = [cid for cid in self._file if store.get(_STORE_PREFIX + cid) is not None]
         if clashes:
             raise ClientConfigError(
@@ -319,7 +361,7 @@ class Clients:
         if data is None:
             return None
         data.pop("v", None)
-        client = Client(ClientConfig.model_validate(data), "store")
+        client = Client(ClientConfig.model_validate(data), "store", self._clock)
         if len(self._parsed) >= _PARSED_MAX:
             self._parsed.clear()
         self._parsed[client_id] = (raw, client)
@@ -339,17 +381,42 @@ class Clients:
         if not self._store.add(_STORE_PREFIX + config.client_id, record):
             raise ClientError(f"client {config.client_id!r} already exists")
         self._audit.emit("oidc.client_added", client_id=config.client_id, actor=actor)
-        return Client(config, "store")
+        return Client(config, "store", self._clock)
 
-    def rotate_secret(self, client_id: str, *, actor: str = "cli") -> str:
-        """A new secret for a stored secret client; the old one stops working at once."""
+    def update(self, client_id: str, changes: dict[str, Any], *, actor: str = "cli") -> Client:
+        """Change the settings of a stored client, validated as a whole (never its id or
+        secret: see :meth:`rotate_secret`). Raises :class:`ClientError`,
+        :class:`ClientConfigError`."""
+        client = self._stored(client_id)
+        fixed = sorted(set(changes) & _SECRET_FIELDS)
+        if fixed:
+            raise ClientError(f"{', '.join(fixed)} cannot be changed here (a client's id is "
+                              "fixed; its secret changes by rotate_secret)")
+        updated = client_config({**client.config.model_dump(mode="json"), **changes},
+                                f"client {client_id}")
+        self._store.set(_STORE_PREFIX + client_id, dump_record(updated.model_dump(mode="json")))
+        self._audit.emit("oidc.client_updated", client_id=client_id, actor=actor,
+                         fields=sorted(changes))
+        return Client(updated, "store", self._clock)
+
+    def rotate_secret(self, client_id: str, *, actor: str = "cli", overlap_s: float = 0) -> str:
+        """A new secret for a stored secret client. The old one stops working at once, or,
+        with ``overlap_s`` (at most :data:`MAX_SECRET_OVERLAP_S`), stays valid that long
+        beside the new one (a secret from an earlier rotation's overlap ends now)."""
         client = self._stored(client_id)
         if client.config.token_endpoint_auth_method not in SECRET_METHODS:
             raise ClientError(f"client {client_id!r} does not authenticate with a secret")
+        if not 0 <= overlap_s <= MAX_SECRET_OVERLAP_S:
+            raise ClientError(f"the overlap must be 0 to {MAX_SECRET_OVERLAP_S} seconds")
         secret = new_secret()
-        updated = client.config.model_copy(update={"secret_hash": hash_secret(secret)})
+        until = self._clock() + overlap_s if overlap_s else None
+        updated = client.config.model_copy(update={
+            "secret_hash": hash_secret(secret),
+            "previous_secret_hash": client.config.secret_hash if until else None,
+            "previous_secret_valid_until": until})
         self._store.set(_STORE_PREFIX + client_id, dump_record(updated.model_dump(mode="json")))
-        self._audit.emit("oidc.client_secret_rotated", client_id=client_id, actor=actor)
+        self._audit.emit("oidc.client_secret_rotated", client_id=client_id, actor=actor,
+                         overlap_s=overlap_s)
         return secret
 
     def update(self, config: ClientConfig, *, actor: str = "cli") -> Client:

@@ -63,7 +63,8 @@ class OidcProvider:
         self.accounts = accounts
         default_file = OidcSettings().clients_file
         self.clients = Clients(store, audit, self.oidc.clients_file,
-                               file_required=self.oidc.clients_file != default_file)
+                               file_required=self.oidc.clients_file != default_file,
+                               clock=clock)
         self.keys = SigningKeys(store, DataKeys.from_settings(settings.secrets), audit,
                                 clock=clock, longest_token_lifetime=self.longest_token_lifetime,
                                 refresh_s=self.oidc.key_refresh_s)
