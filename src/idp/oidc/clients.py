@@ -419,8 +419,9 @@ class Clients:
                          overlap_s=overlap_s)
         return secret
 
-    def update(self, config: ClientConfig, *, actor: str = "cli") -> Client:
-        """Replace a stored client's settings (not its id); refused if it is gone meanwhile."""
+    def replace(self, config: ClientConfig, *, actor: str = "cli") -> Client:
+        """Replace a stored client's settings whole (not its id), compare-and-set; refused if
+        it is gone or changed meanwhile."""
         self._stored(config.client_id)
         key = _STORE_PREFIX + config.client_id
         current = self._store.get(key)
@@ -428,7 +429,7 @@ class Clients:
                 key, current, dump_record(config.model_dump(mode="json"))):
             raise ClientError(f"client {config.client_id!r} changed meanwhile; try again")
         self._audit.emit("oidc.client_updated", client_id=config.client_id, actor=actor)
-        return Client(config, "store")
+        return Client(config, "store", self._clock)
 
     def delete(self, client_id: str, *, actor: str = "cli") -> None:
         self._stored(client_id)

@@ -142,7 +142,7 @@ class Registration:
             config = self._config(client_id, metadata, method, self._scopes(metadata.scope),
                                   secret_hash=client.config.secret_hash)
             try:
-                self._clients.update(config, actor="registration")
+                self._clients.replace(config, actor="registration")
             except ClientError:
                 raise InvalidToken("The client no longer exists.") from None
             record["metadata"] = metadata.extras()
