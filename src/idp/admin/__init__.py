@@ -18,13 +18,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from idp.admin import clients, factors, sessions, stream, users
-from idp.admin.calls import AdminState, Operation, route
+from idp.admin.calls import PREFIX, AdminState, Operation, route
 from idp.admin.openapi import DOCUMENT
 from idp.admin.problems import problem
 
 __all__ = ["OPERATIONS", "PREFIX", "AdminState", "routes"]
 
-PREFIX: Final = "/admin/api/v1"
 USERS_READ, USERS_WRITE = "admin:users:read", "admin:users:write"
 MFA_RESET, SESSIONS_REVOKE = "admin:mfa:reset", "admin:sessions:revoke"
 CLIENTS_WRITE, AUDIT_READ = "admin:clients:write", "admin:audit:read"

@@ -28,8 +28,10 @@ from idp.observability import request_context
 from idp.services import Services
 from idp.store import StoreError
 
-__all__ = ["AdminState", "Call", "Operation", "Refused", "Work", "fields", "limit", "route"]
+__all__ = ["PREFIX", "AdminState", "Call", "Operation", "Refused", "Work", "fields", "limit",
+           "route"]
 
+PREFIX: Final = "/admin/api/v1"
 MAX_BODY: Final = 64 * 1024
 MAX_LIMIT: Final = 200
 DEFAULT_LIMIT: Final = 50

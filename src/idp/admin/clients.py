@@ -15,7 +15,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from idp.admin.auth import Caller
-from idp.admin.calls import Call, Refused, fields
+from idp.admin.calls import PREFIX, Call, Refused, fields
 from idp.admin.problems import problem
 from idp.oidc.clients import (
     MAX_SECRET_OVERLAP_S,
@@ -32,7 +32,6 @@ from idp.services import Services
 __all__ = ["create_client", "delete_client", "get_client", "list_clients",
            "rotate_client_secret", "update_client"]
 
-PREFIX = "/admin/api/v1"
 _NO_STORE = {"Cache-Control": "no-store"}
 # Set by the provider, never sent: secrets come from here, once.
 _NOT_SENT = frozenset({"secret_hash", "previous_secret_hash", "previous_secret_valid_until"})

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
 from idp.admin.auth import Caller
-from idp.admin.calls import Call, Refused, fields, limit
+from idp.admin.calls import PREFIX, Call, Refused, fields, limit
 from idp.admin.problems import problem
 from idp.resets import delete_person, disable_person
 from idp.services import Services
@@ -20,7 +21,6 @@ from idp.users.directory import etag, search
 __all__ = ["create_user", "delete_user", "disable_user", "enable_user", "existing",
            "get_user", "list_users", "update_user"]
 
-PREFIX = "/admin/api/v1"
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -91,36 +91,35 @@ def get_user(services: Services, caller: Caller, call: Call) -> Response:
     return _user_response(existing(services, call, write=False))
 
 
-def update_user(services: Services, caller: Caller, call: Call) -> Response:
-    body = fields(call.body, {"display_name": str, "locale": str})
+def _write(services: Services, caller: Caller, call: Call,
+           change: Callable[[User], User]) -> Response:
+    """Apply ``change`` to the user of the path, under a current ``If-Match``."""
     user = existing(services, call, write=True)
-    if "locale" in body and body["locale"] not in ("ja", "en"):
-        return problem(422, "locale must be ja or en.", kind="invalid-body")
-    changes = {k: v.strip() if k == "display_name" else v for k, v in body.items()}
     try:
-        updated = services.accounts.update(user.id, actor=caller.actor, **changes)
+        updated = change(user)
     except AccountError as exc:
         return _account_problem(exc)
     return _user_response(updated)
+
+
+def update_user(services: Services, caller: Caller, call: Call) -> Response:
+    body = fields(call.body, {"display_name": str, "locale": str})
+    if "locale" in body and body["locale"] not in ("ja", "en"):
+        return problem(422, "locale must be ja or en.", kind="invalid-body")
+    changes = {k: v.strip() if k == "display_name" else v for k, v in body.items()}
+    return _write(services, caller, call, lambda user: services.accounts.update(
+        user.id, actor=caller.actor, **changes))
 
 
 def disable_user(services: Services, caller: Caller, call: Call) -> Response:
     """Disabled, and every way back in closed at once (:func:`idp.resets.disable_person`)."""
-    user = existing(services, call, write=True)
-    try:
-        updated = disable_person(services, user.id, actor=caller.actor)
-    except AccountError as exc:
-        return _account_problem(exc)
-    return _user_response(updated)
+    return _write(services, caller, call,
+                  lambda user: disable_person(services, user.id, actor=caller.actor))
 
 
 def enable_user(services: Services, caller: Caller, call: Call) -> Response:
-    user = existing(services, call, write=True)
-    try:
-        updated = services.accounts.set_status(user.id, "active", actor=caller.actor)
-    except AccountError as exc:
-        return _account_problem(exc)
-    return _user_response(updated)
+    return _write(services, caller, call, lambda user: services.accounts.set_status(
+        user.id, "active", actor=caller.actor))
 
 
 def delete_user(services: Services, caller: Caller, call: Call) -> Response:
