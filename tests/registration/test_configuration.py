@@ -119,3 +119,18 @@ def test_delete_removes_the_client_for_good(open_env: Env, agent: httpx.Client) 
     assert "registration.client_registered" in actions
     assert "registration.client_deleted" in actions
     assert actions.count("registration.refused") == 2
+
+
+def test_guessing_registration_tokens_hits_the_address_limit(tmp_path: Any) -> None:
+    from tests.registration.conftest import registration_env
+
+    with registration_env(tmp_path, mode="open", per_address=3) as env:
+        info = register(env, mcp_metadata(), address="127.0.0.4").json()
+        transport = httpx.HTTPTransport(local_address="127.0.0.4")
+        with httpx.Client(transport=transport, timeout=10) as http:
+            answers = [http.get(info["registration_client_uri"],
+                                headers={"Authorization": f"Bearer guess-{n}"}).status_code
+                       for n in range(4)]
+        assert answers == [401, 401, 429, 429]
+        # The client itself, from elsewhere, is not locked out.
+        assert _call("GET", info, info["registration_access_token"]).status_code == 200

@@ -108,6 +108,13 @@ def test_the_port_is_free_only_on_loopback_and_only_the_port(open_env: Env,
         return _authorize(env, agent, info["client_id"], redirect_uri, challenge, "s").status_code
 
     assert page("http://127.0.0.1:53123/callback") == 303  # into the sign-in
+    # PKCE S256 is required of it, as of every client: the error goes back to the client.
+    query = {"response_type": "code", "client_id": info["client_id"], "scope": "openid",
+             "redirect_uri": "http://127.0.0.1:53123/callback", "state": "s"}
+    plain = agent.get(env.url("/authorize"), params=query)
+    assert plain.status_code == 303
+    assert "error=invalid_request" in plain.headers["location"]
+    assert plain.headers["location"].startswith("http://127.0.0.1:53123/callback?")
     for wrong in ("http://127.0.0.1:53123/other", "http://localhost:53123/callback",
                   "http://127.0.0.1:53123/callback?x=1", "https://tool.example.com:8443/cb",
                   "http://127.0.0.1:53123@evil.example/callback"):

@@ -77,6 +77,16 @@ def test_a_body_that_is_no_json_object_is_refused(open_env: Env) -> None:
         assert response.json()["error"] == "invalid_client_metadata"
 
 
+def test_browser_based_tools_may_call_it_across_origins(open_env: Env) -> None:
+    preflight = httpx.options(open_env.url("/register"), headers={
+        "Origin": "https://inspector.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    made = register(open_env, mcp_metadata())
+    assert made.headers["access-control-allow-origin"] == "*"
+
+
 def test_unknown_fields_are_ignored_and_defaults_filled_in(open_env: Env) -> None:
     response = register(open_env, {"redirect_uris": ["https://tool.example.com/cb"],
                                    "software_statement": "eyJ.x.y", "favourite_colour": "red",
